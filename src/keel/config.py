@@ -1,0 +1,171 @@
+"""Keel's configuration: the only place that reads the environment.
+
+Every setting is a ``KEEL_`` environment variable; nested groups use ``__``
+(``KEEL_DATABASE__URL``). The README's configuration table lists them all and a test keeps
+the two in step. Settings are validated once at start; a bad value stops the process with a
+message that names the variable.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["development", "test", "production"]
+
+#: The development-only secret. Refused outside ``development``.
+DEFAULT_SECRET_KEY = "keel-development-secret-key-change-me"  # noqa: S105 - a known placeholder
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class DatabaseSettings(BaseModel):
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL, e.g. postgresql+asyncpg://user@host/db. "
+        "Unset: SQLite at <data_dir>/keel.db.",
+    )
+    pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections kept open.")
+    max_overflow: int = Field(default=10, ge=0, description="Extra connections under load.")
+    pool_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for a connection.")
+    statement_timeout_ms: int = Field(
+        default=30_000, ge=0, description="PostgreSQL statement_timeout per connection (0: none)."
+    )
+    lock_timeout_ms: int = Field(
+        default=5_000, ge=0, description="PostgreSQL lock_timeout used by migrations."
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        default=5_000, ge=0, description="How long SQLite waits for a lock before failing."
+    )
+    echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
+
+
+class RedisSettings(BaseModel):
+    url: str | None = Field(
+        default=None,
+        description="redis://host:port/db. Unset: in-process cache and broadcast.",
+    )
+    prefix: str = Field(default="keel:", description="Prefix of every key Keel writes.")
+    timeout: float = Field(default=1.0, gt=0, description="Socket timeout in seconds.")
+
+
+class SmtpSettings(BaseModel):
+    url: str | None = Field(
+        default=None,
+        description="smtp://user:pass@host:587 (STARTTLS when offered) or smtps://host:465. "
+        "Unset: mail is written to <data_dir>/mail/*.eml.",
+    )
+    sender: str = Field(default="Keel <no-reply@localhost>", description="From address.")
+    starttls: Literal["auto", "always", "never"] = Field(
+        default="auto", description="STARTTLS on smtp:// URLs: when offered, required, or never."
+    )
+    validate_certs: bool = Field(default=True, description="Verify the server's certificate.")
+    ca_file: Path | None = Field(default=None, description="Extra CA bundle for the server.")
+    timeout: float = Field(default=10.0, gt=0, description="Seconds per SMTP operation.")
+
+
+class HttpSettings(BaseModel):
+    max_body_bytes: int = Field(default=1_048_576, ge=1, description="Largest request body.")
+    cors_origins: list[str] = Field(
+        default_factory=list, description='Origins allowed by CORS, JSON list: ["https://a.b"].'
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="Where users reach Keel (links in mail)."
+    )
+    hsts_max_age: int = Field(default=31_536_000, ge=0, description="HSTS max-age outside dev.")
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1"],
+        description="Proxies whose X-Forwarded-For is believed.",
+    )
+
+
+class JobSettings(BaseModel):
+    embedded: bool | None = Field(
+        default=None,
+        description="Run the job worker inside `keel serve`. Unset: yes on SQLite, no otherwise.",
+    )
+    concurrency: int = Field(default=4, ge=1, description="Jobs one worker runs at once.")
+    poll_interval: float = Field(default=1.0, gt=0, description="Seconds between idle polls.")
+    max_attempts: int = Field(default=8, ge=1, description="Attempts before a job is dead.")
+    backoff_base: float = Field(default=2.0, gt=0, description="First retry delay in seconds.")
+    backoff_max: float = Field(default=3600.0, gt=0, description="Longest retry delay.")
+    lease_seconds: float = Field(
+        default=300.0, gt=0, description="A claimed job is re-run after this if its worker died."
+    )
+    keep_done_days: int = Field(default=7, ge=0, description="Days finished jobs are kept.")
+    metrics_port: int | None = Field(
+        default=None, description="`keel worker` serves /metrics on this port when set."
+    )
+
+
+class SentrySettings(BaseModel):
+    dsn: str | None = Field(default=None, description="Sentry DSN; unset disables reporting.")
+    traces_sample_rate: float = Field(default=0.0, ge=0, le=1, description="Tracing sample rate.")
+
+
+class LogSettings(BaseModel):
+    level: str = Field(default="INFO", description="Root log level.")
+    format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="auto: console in development, JSON elsewhere."
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KEEL_", env_nested_delimiter="__", extra="ignore", validate_default=True
+    )
+
+    env: Environment = Field(default="development", description="development | test | production.")
+    secret_key: SecretStr = Field(
+        default=SecretStr(DEFAULT_SECRET_KEY),
+        description=f"Signing key, at least {MIN_SECRET_KEY_LENGTH} characters outside development.",
+    )
+    data_dir: Path = Field(default=Path("var"), description="Where embedded data lives.")
+    ready_timeout: float = Field(
+        default=0.8, gt=0, description="Seconds each /ready check may take before it fails."
+    )
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
+    sentry: SentrySettings = Field(default_factory=SentrySettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret_outside_development(self) -> Settings:
+        if self.env == "development":
+            return self
+        key = self.secret_key.get_secret_value()
+        if key == DEFAULT_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ValueError(
+                f"KEEL_SECRET_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_KEY_LENGTH} characters when KEEL_ENV={self.env}; "
+                "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        return self
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite+aiosqlite:///{self.data_dir / 'keel.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def embedded_worker(self) -> bool:
+        return self.is_sqlite if self.jobs.embedded is None else self.jobs.embedded
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read from the environment once."""
+    return Settings()

@@ -1,0 +1,45 @@
+"""``events_service.publish``: the outbox write. The event row and its dispatch job commit
+with the caller's transaction, so a rolled-back change publishes nothing and a committed one
+is delivered at least once."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keel.events import repository
+from keel.events.models import EventRecord
+from keel.events.schemas import Event, EventEnvelope
+from keel.kit import jobs
+from keel.kit.ids import new_id
+
+DISPATCH_JOB = "events.dispatch"
+HANDLE_JOB = "events.handle"
+
+
+async def publish(session: AsyncSession, event: Event) -> uuid.UUID:
+    record = EventRecord(
+        id=new_id(),
+        name=event.name,
+        version=event.version,
+        organization_id=event.organization_id,
+        payload=event.payload(),
+    )
+    await repository.add(session, record)
+    await jobs.enqueue(session, DISPATCH_JOB, {"event_id": str(record.id)})
+    return record.id
+
+
+async def get_envelope(session: AsyncSession, event_id: uuid.UUID) -> EventEnvelope | None:
+    record = await repository.get(session, event_id)
+    if record is None:
+        return None
+    return EventEnvelope(
+        id=record.id,
+        name=record.name,
+        version=record.version,
+        organization_id=record.organization_id,
+        occurred_at=record.occurred_at,
+        payload=record.payload,
+    )

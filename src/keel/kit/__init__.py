@@ -1,0 +1,1 @@
+"""Domain-free plumbing shared by every Keel domain: database, errors, cache, jobs, HTTP."""

@@ -1,0 +1,80 @@
+"""FastAPI dependencies for the plumbing every endpoint may need.
+
+``DbSession`` is the request's one transaction (GUIDE §3.1). Its scope is ``"function"`` so
+the commit happens after the endpoint returns and *before* the response is sent: a failed
+commit becomes an error answer, never a 2xx for a change that was lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keel.config import Settings
+from keel.kit.broadcast import Broadcast
+from keel.kit.cache import Cache
+from keel.kit.db import Database
+
+
+
+@dataclass
+class Resources:
+    """What a process holds open: built by ``create_app`` or the worker, closed at shutdown."""
+
+    settings: Settings
+    database: Database
+    cache: Cache
+    broadcast: Broadcast
+
+
+def get_resources(request: Request) -> Resources:
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with get_resources(request).database.transaction() as session:
+        yield session
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return get_resources(request).settings
+
+
+DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
+AppResources = Annotated[Resources, Depends(get_resources)]
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def open_resources(settings: Settings, *, database: Database | None = None) -> Resources:
+    """Connect lazily to what the settings name; nothing here does I/O yet."""
+    from redis.asyncio import Redis
+
+    from keel.kit.broadcast import MemoryBroadcast, RedisBroadcast
+    from keel.kit.cache import MemoryCache, RedisCache
+    from keel.kit.db import create_engine
+
+    db = database or Database(create_engine(settings))
+    if settings.redis.url is None:
+        return Resources(settings, db, MemoryCache(), MemoryBroadcast())
+    client = Redis.from_url(
+        settings.redis.url,
+        socket_timeout=settings.redis.timeout,
+        socket_connect_timeout=settings.redis.timeout,
+        health_check_interval=30,
+    )
+    prefix = settings.redis.prefix
+    return Resources(
+        settings, db, RedisCache(client, prefix=prefix), RedisBroadcast(client, prefix=prefix)
+    )
+
+
+async def close_resources(resources: Resources, *, dispose_database: bool = True) -> None:
+    await resources.broadcast.close()
+    await resources.cache.close()
+    if dispose_database:
+        await resources.database.dispose()

@@ -1,0 +1,92 @@
+"""The application factory: settings in, a fully wired FastAPI app out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from importlib.metadata import version
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+from keel import api
+from keel.config import Settings, get_settings
+from keel.kit.logging import configure_logging
+from keel.kit.deps import Resources, close_resources, open_resources
+from keel.kit.middleware import (
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
+from keel.kit.problems import install_exception_handlers
+from keel.observability import endpoints as observability_endpoints
+from keel.observability import service as observability_service
+from keel.worker import build_worker
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    resources: Resources | None = None,
+    run_worker: bool | None = None,
+) -> FastAPI:
+    """Build the app. Tests pass their own ``resources`` (a database bound to the test's
+    transaction); ``run_worker`` overrides whether the embedded job worker starts."""
+    settings = settings or get_settings()
+    configure_logging(settings)
+    start_worker = settings.embedded_worker if run_worker is None else run_worker
+    app = FastAPI(
+        title="Keel",
+        version=version("keel"),
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=_lifespan(settings, resources, start_worker),
+    )
+    install_exception_handlers(app)
+    app.include_router(api.router, prefix="/api/v1")
+    app.include_router(observability_endpoints.router)
+    app.include_router(observability_endpoints.problems_router)
+    _add_middleware(app, settings)
+    return app
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    # Added inner to outer: the last one added sees the request first.
+    if settings.http.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.http.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After", "RateLimit", "RateLimit-Policy"],
+        )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.http.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, settings=settings)
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.http.trusted_proxies)
+
+
+def _lifespan(
+    settings: Settings, given: Resources | None, start_worker: bool
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resources = given or open_resources(settings)
+        app.state.resources = resources
+        observability_service.configure_error_reporting(settings)
+        worker = None
+        if start_worker:
+            worker = build_worker(resources)
+            await worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                await worker.stop()
+            if given is None:
+                await close_resources(resources)
+
+    return lifespan

@@ -1,0 +1,10 @@
+"""Imports every domain's models so ``Base.metadata`` holds the whole schema (for Alembic)."""
+
+from keel.audit import models as audit_models
+from keel.events import models as events_models
+from keel.kit.db import Base
+from keel.kit.jobs import models as jobs_models
+
+__all__ = ["Base", "audit_models", "events_models", "jobs_models"]
+
+metadata = Base.metadata
