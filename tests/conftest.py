@@ -242,3 +242,11 @@ async def committed_database(engine: AsyncEngine) -> AsyncIterator[Database]:
     async with database.transaction() as session:
         for table in reversed(metadata.sorted_tables):
             await session.execute(delete(table))
+
+
+@pytest.fixture
+def committed_resources(
+    settings: Settings, committed_database: Database, cache: Cache, broadcast: Broadcast
+) -> Resources:
+    """Resources over ``committed_database`` (no per-test transaction held open)."""
+    return Resources(settings, committed_database, cache, broadcast)

@@ -10,7 +10,7 @@ from keel.audit.models import AuditLog
 
 async def add(session: AsyncSession, entry: AuditLog) -> None:
     session.add(entry)
-    await session.flush([entry])
+    await session.flush()
 
 
 async def list_for_target(

@@ -10,7 +10,7 @@ from keel.events.models import EventRecord
 
 async def add(session: AsyncSession, record: EventRecord) -> None:
     session.add(record)
-    await session.flush([record])
+    await session.flush()
 
 
 async def get(session: AsyncSession, event_id: uuid.UUID) -> EventRecord | None:

@@ -14,7 +14,7 @@ import socket
 import time
 import traceback
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,10 +65,12 @@ class Runner:
         *,
         periodic: Sequence[Periodic] = (),
         name: str | None = None,
+        now: Callable[[], datetime] = clock.now,
     ) -> None:
         self.resources = resources
         self.handlers = handlers
         self.periodic = periodic
+        self.now = now
         self.name = name or worker_name()
         self.config = resources.settings.jobs
         self._wakeup = asyncio.Event()
@@ -107,9 +109,9 @@ class Runner:
                 await asyncio.wait_for(self._wakeup.wait(), self.config.poll_interval)
             self._wakeup.clear()
 
-    async def run_once(self, *, now: datetime | None = None) -> int:
-        """Claim what is due at ``now`` and run it to the end; for tests and ``keel jobs``."""
-        jobs = await self._claim(self.config.concurrency, now=now)
+    async def run_once(self) -> int:
+        """Claim what is due now and run it to the end; for tests and operators."""
+        jobs = await self._claim(self.config.concurrency)
         await asyncio.gather(*(self.execute(job) for job in jobs))
         return len(jobs)
 
@@ -132,11 +134,11 @@ class Runner:
         self._inflight.discard(task)
         self._wakeup.set()
 
-    async def _claim(self, limit: int, *, now: datetime | None = None) -> list[repository.Claimed]:
+    async def _claim(self, limit: int) -> list[repository.Claimed]:
         lease = timedelta(seconds=self.config.lease_seconds)
         async with self.resources.database.transaction() as session:
             return await repository.claim(
-                session, worker=self.name, now=now or clock.now(), limit=limit, lease=lease
+                session, worker=self.name, now=self.now(), limit=limit, lease=lease
             )
 
     async def execute(self, job: repository.Claimed) -> None:
@@ -163,13 +165,13 @@ class Runner:
         context = JobContext(job.id, job.name, job.attempt, self.resources)
         async with self.resources.database.transaction() as session:
             await handler(session, job.payload, context)
-            if not await repository.mark_done(session, job, worker=self.name, now=clock.now()):
+            if not await repository.mark_done(session, job, worker=self.name, now=self.now()):
                 raise LeaseLost(str(job.id))
 
     async def _record_failure(
         self, job: repository.Claimed, exc: Exception, bound: Any
     ) -> None:
-        now = clock.now()
+        now = self.now()
         limit = job.max_attempts or self.config.max_attempts
         retry_at = None
         if not rules.is_exhausted(job.attempt, limit):
@@ -207,12 +209,12 @@ class Runner:
             log.exception("jobs.maintenance_failed", worker=self.name)
 
     async def _schedule_periodic(self, session: AsyncSession) -> None:
-        now = clock.now()
+        now = self.now()
         for item in self.periodic:
             await queue.enqueue(session, item.name, item.payload, dedupe_key=item.slot_key(now))
 
     async def _update_gauges(self, session: AsyncSession) -> None:
-        now = clock.now()
+        now = self.now()
         for status, count in (await repository.count_by_status(session)).items():
             metrics.JOB_QUEUE_DEPTH.labels(status).set(count)
         oldest = await repository.oldest_due_run_at(session, now=now)
