@@ -1,0 +1,106 @@
+"""Keyset pagination: complete, non-overlapping pages in a stable order; tampered cursors
+refused; page size bounded by the contract (1..100)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keel.audit.models import AuditLog
+from keel.config import Settings
+from keel.kit import clock
+from keel.kit.deps import Resources
+from keel.kit.repository import InvalidCursor, Repository
+from keel.kit.routing import api_router
+from keel.kit.schemas import PageParams, Pagination
+from keel.main import create_app
+
+
+class AuditRepository(Repository[AuditLog]):
+    model = AuditLog
+
+
+async def seed(db: AsyncSession, count: int) -> list[AuditLog]:
+    start = clock.now()
+    entries = [
+        AuditLog(actor_kind="system", actor_id="t", action=f"a.{i}",
+                 occurred_at=start + timedelta(seconds=i % 3))
+        for i in range(count)
+    ]
+    for entry in entries:
+        await AuditRepository(db).add(entry)
+    return entries
+
+
+async def walk(repo: AuditRepository, limit: int, **kwargs: object) -> list[list[AuditLog]]:
+    pages, cursor = [], None
+    while True:
+        page = await repo.paginate(repo.base_statement(), PageParams(limit=limit, cursor=cursor),
+                                   **kwargs)  # type: ignore[arg-type]
+        pages.append(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return pages
+
+
+async def test_paginate__by_id__every_row_once_newest_first(db: AsyncSession) -> None:
+    entries = await seed(db, 23)
+    pages = await walk(AuditRepository(db), 10)
+    assert [len(p) for p in pages] == [10, 10, 3]
+    assert [e.id for p in pages for e in p] == [e.id for e in reversed(entries)]
+
+
+async def test_paginate__by_time_with_ties__stable_and_complete(db: AsyncSession) -> None:
+    entries = await seed(db, 17)
+    pages = await walk(AuditRepository(db), 4, order_by=AuditLog.occurred_at, descending=False)
+    seen = [e for p in pages for e in p]
+    assert sorted(e.id for e in seen) == sorted(e.id for e in entries)
+    assert [(e.occurred_at, e.id) for e in seen] == sorted((e.occurred_at, e.id) for e in entries)
+
+
+async def test_paginate__exact_multiple__no_empty_last_page(db: AsyncSession) -> None:
+    await seed(db, 6)
+    assert [len(p) for p in await walk(AuditRepository(db), 3)] == [3, 3]
+
+
+@pytest.mark.parametrize("cursor", ["garbage!!", "WzFd", "eyJhIjogMX0", "WyJub3QtYS11dWlkIl0"])
+async def test_paginate__tampered_cursor__invalid_cursor(db: AsyncSession, cursor: str) -> None:
+    repo = AuditRepository(db)
+    with pytest.raises(InvalidCursor):
+        await repo.paginate(repo.base_statement(), PageParams(limit=5, cursor=cursor))
+
+
+probe = api_router()
+
+
+@probe.get("/probe/page")
+async def page_probe(page: Pagination) -> dict[str, object]:
+    return {"limit": page.limit, "cursor": page.cursor}
+
+
+@pytest.fixture
+async def client_with_probe(settings: Settings, resources: Resources) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, resources=resources, run_worker=False)
+    app.include_router(probe, prefix="/api/v1")
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c
+
+
+@pytest.mark.parametrize(("query", "status"), [("", 200), ("?limit=100", 200), ("?limit=101", 422),
+                                               ("?limit=0", 422), ("?limit=x", 422)])
+async def test_pagination_params__contract_bounds(
+    client_with_probe: httpx.AsyncClient, query: str, status: int
+) -> None:
+    response = await client_with_probe.get(f"/api/v1/probe/page{query}")
+    assert response.status_code == status
+    if status == 200:
+        assert response.json()["limit"] == (100 if "100" in query else 20)
+    else:
+        assert response.json()["errors"][0]["field"] == "query.limit"
