@@ -223,3 +223,23 @@ async def test_worker__enqueue_commit__wakes_in_process_worker_before_poll(
         await asyncio.wait_for(done.wait(), timeout=5)
     finally:
         await worker.stop()
+
+
+async def test_delayed_job__not_run_before_run_at(resources: Resources, database: Database) -> None:
+    # Given a job scheduled an hour from now
+    ran: list[int] = []
+
+    async def handler(session: AsyncSession, payload: dict[str, Any], ctx: JobContext) -> None:
+        ran.append(ctx.attempt)
+
+    now = FakeClock()
+    job_id = await enqueue_one(database, run_at=now() + timedelta(hours=1))
+    worker = runner(resources, {"test.job": handler}, now=now)
+    # When the worker polls before and after that time
+    now.advance(minutes=59)
+    assert await worker.run_once() == 0
+    now.advance(minutes=2)
+    assert await worker.run_once() == 1
+    # Then it ran once, at its time
+    assert ran == [1]
+    assert (await job_state(database, job_id)).status == DONE
