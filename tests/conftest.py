@@ -120,7 +120,9 @@ async def _postgres_admin(statement: str) -> None:
     await engine.dispose()
 
 
-def make_settings(database_url: str, data_dir: Path, redis_prefix: str, **overrides: Any) -> Settings:
+def make_settings(
+    database_url: str, data_dir: Path, redis_prefix: str, **overrides: Any
+) -> Settings:
     values: dict[str, Any] = {
         "env": "test",
         "secret_key": TEST_SECRET,
@@ -139,9 +141,7 @@ def make_settings(database_url: str, data_dir: Path, redis_prefix: str, **overri
 
 
 @pytest.fixture(scope="session")
-def settings(
-    database_url: str, run_tag: str, tmp_path_factory: pytest.TempPathFactory
-) -> Settings:
+def settings(database_url: str, run_tag: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return make_settings(database_url, tmp_path_factory.mktemp("var"), f"keel:test:{run_tag}:")
 
 

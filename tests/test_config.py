@@ -14,7 +14,7 @@ STRONG = "x" * 48
 @pytest.mark.parametrize("secret", [DEFAULT_SECRET_KEY, "short-key", "y" * 31])
 def test_settings__weak_secret_outside_development__refused(env: str, secret: str) -> None:
     with pytest.raises(ValidationError, match="KEEL_SECRET_KEY"):
-        Settings(env=env, secret_key=secret)  # type: ignore[arg-type]
+        Settings(env=env, secret_key=secret)
 
 
 def test_settings__default_secret_in_development__allowed() -> None:
@@ -34,7 +34,7 @@ def test_settings__nested_env_vars__read(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_settings__no_database_url__sqlite_in_data_dir() -> None:
-    settings = Settings(data_dir="/tmp/k")  # type: ignore[arg-type]
+    settings = Settings(data_dir="/tmp/k")
     assert settings.database_url == "sqlite+aiosqlite:////tmp/k/keel.db"
     assert settings.is_sqlite and settings.embedded_worker
 

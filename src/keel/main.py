@@ -12,8 +12,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from keel import api
 from keel.config import Settings, get_settings
-from keel.kit.logging import configure_logging
 from keel.kit.deps import Resources, close_resources, open_resources
+from keel.kit.logging import configure_logging
 from keel.kit.middleware import (
     BodyLimitMiddleware,
     RequestContextMiddleware,

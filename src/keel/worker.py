@@ -17,7 +17,9 @@ from keel.notifications import tasks as notifications_tasks
 from keel.subscriptions import SUBSCRIPTIONS
 
 
-def job_handlers(subscriptions: events_tasks.Subscriptions = SUBSCRIPTIONS) -> dict[str, JobHandler]:
+def job_handlers(
+    subscriptions: events_tasks.Subscriptions = SUBSCRIPTIONS,
+) -> dict[str, JobHandler]:
     return {
         events_service.DISPATCH_JOB: events_tasks.make_dispatch(subscriptions),
         events_service.HANDLE_JOB: events_tasks.make_handle(subscriptions),

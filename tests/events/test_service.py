@@ -70,7 +70,9 @@ class Recorder:
         self.failures = failures
         self.seen: list[EventEnvelope] = []
 
-    async def __call__(self, session: AsyncSession, envelope: EventEnvelope, ctx: JobContext) -> None:
+    async def __call__(
+        self, session: AsyncSession, envelope: EventEnvelope, ctx: JobContext
+    ) -> None:
         self.seen.append(envelope)
         if len(self.seen) <= self.failures:
             raise RuntimeError("subscriber down")

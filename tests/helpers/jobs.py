@@ -53,7 +53,9 @@ def runner(
     )
 
 
-def with_database(resources: Resources, database: Database, settings: Settings | None = None) -> Resources:
+def with_database(
+    resources: Resources, database: Database, settings: Settings | None = None
+) -> Resources:
     return Resources(settings or resources.settings, database, resources.cache, resources.broadcast)
 
 

@@ -13,7 +13,9 @@ from keel.kit.broadcast import Broadcast, RedisBroadcast
 from tests.conftest import TEST_REDIS_URL, requires_redis
 
 
-async def collect(broadcast: Broadcast, channel: str, count: int, ready: asyncio.Event) -> list[dict[str, Any]]:
+async def collect(
+    broadcast: Broadcast, channel: str, count: int, ready: asyncio.Event
+) -> list[dict[str, Any]]:
     received: list[dict[str, Any]] = []
     async with broadcast.subscribe(channel) as messages:
         ready.set()

@@ -35,7 +35,9 @@ async def boom() -> None:
 
 
 @pytest.fixture
-async def probe_client(settings: Settings, resources: Resources) -> AsyncIterator[httpx.AsyncClient]:
+async def probe_client(
+    settings: Settings, resources: Resources
+) -> AsyncIterator[httpx.AsyncClient]:
     app: FastAPI = create_app(settings, resources=resources, run_worker=False)
     app.include_router(probe, prefix="/api/v1")
     async with LifespanManager(app):
@@ -47,7 +49,7 @@ async def probe_client(settings: Settings, resources: Resources) -> AsyncIterato
 def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, object]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
+    body: dict[str, object] = response.json()
     assert body["type"] == f"/problems/{code}"
     assert body["code"] == code
     assert body["status"] == status
@@ -156,7 +158,9 @@ async def test_unhandled_exception__logged_with_request_id(
     assert entry["exc_info"] is True
 
 
-async def test_request_id__generated_when_absent_or_invalid(probe_client: httpx.AsyncClient) -> None:
+async def test_request_id__generated_when_absent_or_invalid(
+    probe_client: httpx.AsyncClient,
+) -> None:
     first = await probe_client.get("/health")
     bad = await probe_client.get("/health", headers={"X-Request-ID": "bad id\twith spaces"})
     assert len(first.headers["x-request-id"]) == 32
@@ -180,10 +184,15 @@ async def test_security_headers__on_every_response(
 async def test_hsts__only_outside_development(
     settings: Settings, resources: Resources, env: str, hsts: bool
 ) -> None:
-    app = create_app(settings.model_copy(update={"env": env}), resources=resources, run_worker=False)
-    async with LifespanManager(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as c:
+    app = create_app(
+        settings.model_copy(update={"env": env}), resources=resources, run_worker=False
+    )
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as c,
+    ):
         response = await c.get("/health")
     assert ("strict-transport-security" in response.headers) is hsts
     if hsts:
@@ -195,9 +204,12 @@ async def test_cors__allowlisted_origin_only(settings: Settings, resources: Reso
         update={"http": settings.http.model_copy(update={"cors_origins": ["https://app.example"]})}
     )
     app = create_app(configured, resources=resources, run_worker=False)
-    async with LifespanManager(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as c:
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as c,
+    ):
         ok = await c.get("/health", headers={"Origin": "https://app.example"})
         other = await c.get("/health", headers={"Origin": "https://evil.example"})
     assert ok.headers["access-control-allow-origin"] == "https://app.example"

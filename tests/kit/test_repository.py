@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from keel.audit.models import AuditLog
 from keel.config import Settings
@@ -28,8 +30,12 @@ class AuditRepository(Repository[AuditLog]):
 async def seed(db: AsyncSession, count: int) -> list[AuditLog]:
     start = clock.now()
     entries = [
-        AuditLog(actor_kind="system", actor_id="t", action=f"a.{i}",
-                 occurred_at=start + timedelta(seconds=i % 3))
+        AuditLog(
+            actor_kind="system",
+            actor_id="t",
+            action=f"a.{i}",
+            occurred_at=start + timedelta(seconds=i % 3),
+        )
         for i in range(count)
     ]
     for entry in entries:
@@ -37,11 +43,22 @@ async def seed(db: AsyncSession, count: int) -> list[AuditLog]:
     return entries
 
 
-async def walk(repo: AuditRepository, limit: int, **kwargs: object) -> list[list[AuditLog]]:
-    pages, cursor = [], None
+async def walk(
+    repo: AuditRepository,
+    limit: int,
+    *,
+    order_by: InstrumentedAttribute[Any] | None = None,
+    descending: bool = True,
+) -> list[list[AuditLog]]:
+    pages: list[list[AuditLog]] = []
+    cursor: str | None = None
     while True:
-        page = await repo.paginate(repo.base_statement(), PageParams(limit=limit, cursor=cursor),
-                                   **kwargs)  # type: ignore[arg-type]
+        page = await repo.paginate(
+            repo.base_statement(),
+            PageParams(limit=limit, cursor=cursor),
+            order_by=order_by,
+            descending=descending,
+        )
         pages.append(page.items)
         cursor = page.next_cursor
         if cursor is None:
@@ -84,7 +101,9 @@ async def page_probe(page: Pagination) -> dict[str, object]:
 
 
 @pytest.fixture
-async def client_with_probe(settings: Settings, resources: Resources) -> AsyncIterator[httpx.AsyncClient]:
+async def client_with_probe(
+    settings: Settings, resources: Resources
+) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, resources=resources, run_worker=False)
     app.include_router(probe, prefix="/api/v1")
     async with LifespanManager(app):
@@ -93,8 +112,10 @@ async def client_with_probe(settings: Settings, resources: Resources) -> AsyncIt
             yield c
 
 
-@pytest.mark.parametrize(("query", "status"), [("", 200), ("?limit=100", 200), ("?limit=101", 422),
-                                               ("?limit=0", 422), ("?limit=x", 422)])
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [("", 200), ("?limit=100", 200), ("?limit=101", 422), ("?limit=0", 422), ("?limit=x", 422)],
+)
 async def test_pagination_params__contract_bounds(
     client_with_probe: httpx.AsyncClient, query: str, status: int
 ) -> None:

@@ -72,7 +72,7 @@ class RedisBroadcast:
             yield _listen(pubsub)
         finally:
             await pubsub.unsubscribe()
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
 
     def subscribe(self, channel: str) -> Subscription:
         return self._subscribe(channel)

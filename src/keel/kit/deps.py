@@ -20,7 +20,6 @@ from keel.kit.cache import Cache
 from keel.kit.db import Database
 
 
-
 @dataclass
 class Resources:
     """What a process holds open: built by ``create_app`` or the worker, closed at shutdown."""

@@ -32,7 +32,7 @@ def request_id_from(scope: Scope) -> str:
     arbitrary bytes into every log line)."""
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
-            candidate = value.decode("latin-1")
+            candidate: str = value.decode("latin-1")
             if _VALID_REQUEST_ID.match(candidate):
                 return candidate
     return uuid.uuid4().hex

@@ -43,7 +43,7 @@ class Repository(Generic[M]):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def base_statement(self) -> Select[tuple[M]]:
+    def base_statement(self) -> Select[M]:
         """Every query starts here; tenant repositories narrow it to one organization."""
         return select(self.model)
 
@@ -59,7 +59,7 @@ class Repository(Generic[M]):
 
     async def paginate(
         self,
-        stmt: Select[tuple[M]],
+        stmt: Select[M],
         page: PageParams,
         *,
         order_by: InstrumentedAttribute[Any] | None = None,
@@ -75,16 +75,20 @@ class Repository(Generic[M]):
             bound = tuple_(*(literal(v, type_=k.type) for v, k in zip(values, keys, strict=True)))
             stmt = stmt.where(after < bound if descending else after > bound)
         stmt = stmt.order_by(*(k.desc() if descending else k.asc() for k in keys))
-        rows = list((await self.session.scalars(stmt.limit(page.limit + 1))).all())
+        rows: list[M] = list((await self.session.scalars(stmt.limit(page.limit + 1))).all())
         items = rows[: page.limit]
         has_more = len(rows) > page.limit
-        next_cursor = _encode_cursor([getattr(items[-1], k.key) for k in keys]) if has_more else None
+        next_cursor = (
+            _encode_cursor([getattr(items[-1], k.key) for k in keys]) if has_more else None
+        )
         return Window(items=items, next_cursor=next_cursor)
 
 
 def _encode_cursor(values: list[Any]) -> str:
-    plain = [v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, uuid.UUID) else v
-             for v in values]
+    plain = [
+        v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, uuid.UUID) else v
+        for v in values
+    ]
     return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
 
 

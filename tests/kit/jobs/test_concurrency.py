@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import textwrap
 import time
@@ -30,13 +29,13 @@ from tests.helpers.jobs import FakeClock, all_jobs, job_state, runner
 JOB_COUNT = 120
 
 
-async def wait_until_done(database: Database, expected: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_until_done(database: Database, expected: int, within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if sum(job.status == DONE for job in await all_jobs(database)) == expected:
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"jobs not done after {timeout} s")
+    raise AssertionError(f"jobs not done after {within} s")
 
 
 async def test_two_workers__race_on_one_queue__each_job_runs_once(
@@ -56,10 +55,15 @@ async def test_two_workers__race_on_one_queue__each_job_runs_once(
     workers = []
     for name in ("w1", "w2"):
         own = Database(create_engine(committed_resources.settings))
-        live = Resources(committed_resources.settings, own, committed_resources.cache,
-                         committed_resources.broadcast)
-        workers.append(runner(live, {"test.race": handler}, name=name, concurrency=4,
-                              poll_interval=0.02))
+        live = Resources(
+            committed_resources.settings,
+            own,
+            committed_resources.cache,
+            committed_resources.broadcast,
+        )
+        workers.append(
+            runner(live, {"test.race": handler}, name=name, concurrency=4, poll_interval=0.02)
+        )
 
     # When both run side by side
     for worker in workers:
@@ -119,19 +123,19 @@ async def test_worker_killed_mid_job__job_reclaimed_after_lease_and_completed(
         "KEEL_JOBS__LEASE_SECONDS": "30",
         "KEEL_LOG__LEVEL": "WARNING",
     }
-    child = subprocess.Popen(
-        [sys.executable, "-c", _DOOMED_WORKER], env=env, stdout=subprocess.PIPE, text=True
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _DOOMED_WORKER, env=env, stdout=asyncio.subprocess.PIPE
     )
     try:
         assert child.stdout is not None
-        assert await asyncio.to_thread(child.stdout.readline) == "started\n"
+        assert await asyncio.wait_for(child.stdout.readline(), 30) == b"started\n"
         running = await job_state(committed_resources.database, job_id)
         assert (running.status, running.locked_by, running.attempts) == (RUNNING, "doomed", 1)
         # When the worker is killed without any chance to clean up
         child.send_signal(signal.SIGKILL)
-        child.wait(timeout=10)
+        await asyncio.wait_for(child.wait(), 10)
     finally:
-        if child.poll() is None:
+        if child.returncode is None:
             child.kill()
 
     # Then another worker leaves it alone while the lease holds, and runs it after

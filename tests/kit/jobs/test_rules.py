@@ -34,7 +34,8 @@ def test_retry_delay__grows_until_cap() -> None:
 
 
 @pytest.mark.parametrize(
-    ("attempts", "max_attempts", "exhausted"), [(1, 3, False), (2, 3, False), (3, 3, True), (4, 3, True)]
+    ("attempts", "max_attempts", "exhausted"),
+    [(1, 3, False), (2, 3, False), (3, 3, True), (4, 3, True)],
 )
 def test_is_exhausted__at_max_attempts(attempts: int, max_attempts: int, exhausted: bool) -> None:
     assert rules.is_exhausted(attempts, max_attempts) is exhausted

@@ -30,7 +30,9 @@ class Flaky:
         self.failures = failures
         self.calls: list[int] = []
 
-    async def __call__(self, session: AsyncSession, payload: dict[str, Any], ctx: JobContext) -> None:
+    async def __call__(
+        self, session: AsyncSession, payload: dict[str, Any], ctx: JobContext
+    ) -> None:
         self.calls.append(ctx.attempt)
         if len(self.calls) <= self.failures:
             raise ConnectionError(f"flaky failure {len(self.calls)}")
@@ -65,9 +67,7 @@ async def test_handler__fails_twice_then_succeeds__done_after_three_attempts(
     flaky = Flaky(failures=2)
     job_id = await enqueue_one(database)
     now = FakeClock()
-    worker = runner(
-        resources, {"test.job": flaky}, now=now, backoff_base=10.0, backoff_max=1000.0
-    )
+    worker = runner(resources, {"test.job": flaky}, now=now, backoff_base=10.0, backoff_max=1000.0)
 
     # When the worker runs it: the first attempt fails and is rescheduled 5-10 s later
     assert await worker.run_once() == 1
@@ -134,7 +134,9 @@ async def test_unknown_job_name__retried_then_dead_with_reason(
 async def test_handler_failure__rolls_back_its_database_writes(
     resources: Resources, database: Database
 ) -> None:
-    async def writes_then_fails(session: AsyncSession, payload: dict[str, Any], ctx: JobContext) -> None:
+    async def writes_then_fails(
+        session: AsyncSession, payload: dict[str, Any], ctx: JobContext
+    ) -> None:
         await audit_service.record(session, Actor.system("test"), "thing.touched")
         raise ValueError("after writing")
 

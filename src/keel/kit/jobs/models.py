@@ -32,4 +32,3 @@ class Job(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
     finished_at: Mapped[datetime | None]
-

@@ -156,9 +156,7 @@ async def requeue(session: AsyncSession, job_id: uuid.UUID, *, now: datetime) ->
     stmt = (
         update(Job)
         .where(Job.id == job_id, Job.status == DEAD)
-        .values(
-            status=QUEUED, attempts=0, run_at=now, finished_at=None, updated_at=now
-        )
+        .values(status=QUEUED, attempts=0, run_at=now, finished_at=None, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(await session.execute(stmt), "rowcount", 0))
@@ -170,7 +168,7 @@ async def count_by_status(session: AsyncSession) -> dict[str, int]:
         .where(Job.status.in_([QUEUED, RUNNING, DEAD]))
         .group_by(Job.status)
     )
-    counts = {status: 0 for status in (QUEUED, RUNNING, DEAD)}
+    counts = dict.fromkeys((QUEUED, RUNNING, DEAD), 0)
     counts.update({status: int(n) for status, n in (await session.execute(stmt)).all()})
     return counts
 

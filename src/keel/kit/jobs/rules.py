@@ -14,7 +14,7 @@ def retry_delay(
     point in the upper half of the step, so retries of many jobs that failed together spread
     out while each still waits at least half the nominal delay.
     """
-    step = min(cap, base * 2 ** max(0, attempt - 1))
+    step = min(cap, base * 2.0 ** max(0, attempt - 1))
     return step / 2 + (rng or random).uniform(0, step / 2)
 
 

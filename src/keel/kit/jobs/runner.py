@@ -168,9 +168,7 @@ class Runner:
             if not await repository.mark_done(session, job, worker=self.name, now=self.now()):
                 raise LeaseLost(str(job.id))
 
-    async def _record_failure(
-        self, job: repository.Claimed, exc: Exception, bound: Any
-    ) -> None:
+    async def _record_failure(self, job: repository.Claimed, exc: Exception, bound: Any) -> None:
         now = self.now()
         limit = job.max_attempts or self.config.max_attempts
         retry_at = None
