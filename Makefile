@@ -20,8 +20,11 @@ export UV_PYTHON_DOWNLOADS := never
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
+# Bytecode is compiled at install time: a cold `keel serve` otherwise spends most of its first
+# seconds compiling (and never caches it where PYTHONDONTWRITEBYTECODE is set).
 install: | $(UV) ## install the locked dependencies into .venv
-	$(UV) sync --locked
+	$(UV) sync --locked --compile-bytecode
+	$(UV) run --no-sync python -m compileall -q src migrations
 
 run: install ## serve on http://127.0.0.1:8000 with embedded defaults (SQLite in ./var)
 	$(UV) run keel serve
