@@ -88,5 +88,6 @@ def _lifespan(
                 await worker.stop()
             if given is None:
                 await close_resources(resources)
+            observability_service.shutdown_error_reporting()
 
     return lifespan

@@ -41,12 +41,20 @@ def request_id_from(scope: Scope) -> str:
 def route_template(scope: Scope) -> str:
     """The matched route's template (``/api/v1/orgs/{org_id}``), never the raw path, so
     metric labels stay few. ``route.path`` lacks ``include_router`` prefixes; those are
-    constant (``/api/v1``), so they are taken from the request path."""
-    template = getattr(scope.get("route"), "path", None)
-    if not isinstance(template, str):
+    constant (``/api/v1``), so the prefix is the shortest head of the request path after
+    which the route's own pattern matches the rest."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    pattern = getattr(route, "path_regex", None)
+    if not isinstance(template, str) or pattern is None:
         return UNMATCHED_ROUTE
-    parts = scope["path"].split("/")
-    return "/".join(parts[: max(1, len(parts) - template.count("/"))]) + template
+    path: str = scope["path"]
+    start = 0
+    while start != -1:
+        if pattern.match(path[start:] or "/"):
+            return path[:start] + template
+        start = path.find("/", start + 1)
+    return UNMATCHED_ROUTE
 
 
 class RequestContextMiddleware:

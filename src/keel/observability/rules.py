@@ -1,11 +1,18 @@
-"""Pure helpers for the operational surface: the problem-type pages."""
+"""Pure helpers for the operational surface: the problem-type pages, the scrubbing of error
+reports before they leave the process, and the wording of configuration errors."""
 
 from __future__ import annotations
 
 import inspect
+import re
+from collections.abc import Mapping
 from html import escape
+from typing import Any
+
+from pydantic import ValidationError
 
 from keel.kit.errors import PROBLEM_CATALOG
+from keel.kit.logging import REDACTED
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -29,3 +36,80 @@ def problem_page(code: str) -> str | None:
         title=escape(cls.title), code=escape(cls.code), status=cls.status,
         explanation=escape(explanation),
     )
+
+
+# --- Error-report scrubbing -------------------------------------------------------------
+# Sentry's own scrubber is shallow: it misses the raw ASGI ``scope["headers"]`` pairs that
+# appear among a stack frame's local variables, query strings and credentials inside URLs.
+# Everything below walks the whole event, so a secret is dropped wherever it turns up.
+
+#: Keys whose value is dropped whole, at any depth (headers, cookies, frame variables, body).
+_SECRET_KEY = re.compile(
+    r"pass(word)?|secret|token|api[_-]?key|authorization|cookie|credential|dsn"
+    r"|^otp$|mfa_code|recovery|csrf",
+    re.IGNORECASE,
+)
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*):[^@/\s]+@", re.IGNORECASE)
+_AUTH_SCHEME = re.compile(r"(?P<head>\b(?:bearer|basic|token)\s+)[^\s'\"]+", re.IGNORECASE)
+_SECRET_PARAM = re.compile(
+    r"(?P<head>\b[\w.-]*(?:pass(?:word)?|secret|token|api[_-]?key|session|signature|otp)"
+    r"[\w.-]*=)[^&;\s'\"]+",
+    re.IGNORECASE,
+)
+# A header pair as Sentry serialises ASGI scope headers: ["b'authorization'", "b'Bearer x'"].
+_HEADER_NAME = re.compile(r"^(?:b['\"])?(?P<name>[A-Za-z0-9-]+)['\"]?$")
+
+
+def scrub_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a Sentry event (or transaction) with every secret replaced by ``[redacted]``."""
+    scrubbed = _scrub(dict(event))
+    assert isinstance(scrubbed, dict)
+    return scrubbed
+
+
+def scrub_text(text: str) -> str:
+    """Passwords in URLs, ``Bearer``/``Basic`` credentials and secret query parameters."""
+    text = _URL_PASSWORD.sub(r"\g<head>:" + REDACTED + "@", text)
+    text = _AUTH_SCHEME.sub(r"\g<head>" + REDACTED, text)
+    return _SECRET_PARAM.sub(r"\g<head>" + REDACTED, text)
+
+
+def is_secret_key(key: object) -> bool:
+    return isinstance(key, str) and bool(_SECRET_KEY.search(key))
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, Mapping):
+        return {k: REDACTED if is_secret_key(k) else _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        if _is_secret_pair(value):
+            return [value[0], REDACTED]
+        return [_scrub(item) for item in value]
+    return value
+
+
+def _is_secret_pair(value: list[Any] | tuple[Any, ...]) -> bool:
+    if len(value) != 2 or not isinstance(value[0], str | bytes):
+        return False
+    name = value[0].decode("latin-1") if isinstance(value[0], bytes) else value[0]
+    match = _HEADER_NAME.match(name)
+    return match is not None and is_secret_key(match["name"])
+
+
+# --- Configuration errors ----------------------------------------------------------------
+
+
+def describe_validation_error(exc: ValidationError, *, prefix: str = "KEEL_") -> str:
+    """One line naming each bad environment variable (``KEEL_DATABASE__POOL_SIZE: ...``);
+    input values are left out, since the bad value may be a secret."""
+    return "; ".join(_describe_one(error, prefix) for error in exc.errors())
+
+
+def _describe_one(error: Mapping[str, Any], prefix: str) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    loc = [str(part) for part in error.get("loc", ())]
+    if not loc:
+        return message
+    return f"{prefix}{'__'.join(loc).upper()}: {message}"
