@@ -70,8 +70,9 @@ async def run(settings: Settings, job_count: int, worker_count: int) -> float:
             await jobs.enqueue(session, "bench.noop", {"n": n})
     runners = [
         Runner(
-            Resources(settings, Database(create_engine(settings)), resources.cache,
-                      resources.broadcast),
+            Resources(
+                settings, Database(create_engine(settings)), resources.cache, resources.broadcast
+            ),
             {"bench.noop": noop},
         )
         for _ in range(worker_count)
@@ -112,9 +113,10 @@ def main() -> None:
             if base:
                 asyncio.run(_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     backend = make_url(url).get_backend_name()
+    rate = args.jobs / elapsed
     print(
         f"backend={backend} jobs={args.jobs} workers={args.workers} "
-        f"concurrency={args.concurrency} seconds={elapsed:.2f} jobs_per_second={args.jobs / elapsed:.0f}"
+        f"concurrency={args.concurrency} seconds={elapsed:.2f} jobs_per_second={rate:.0f}"
     )
 
 

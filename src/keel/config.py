@@ -121,7 +121,7 @@ class Settings(BaseSettings):
     env: Environment = Field(default="development", description="development | test | production.")
     secret_key: SecretStr = Field(
         default=SecretStr(DEFAULT_SECRET_KEY),
-        description=f"Signing key; at least {MIN_SECRET_KEY_LENGTH} characters outside development.",
+        description=f"Signing key: {MIN_SECRET_KEY_LENGTH}+ random characters outside development.",
     )
     data_dir: Path = Field(default=Path("var"), description="Where embedded data lives.")
     ready_timeout: float = Field(

@@ -27,8 +27,21 @@ def redact(**event: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     "key",
-    ["password", "new_password", "access_token", "refresh_token", "Authorization", "cookie",
-     "set_cookie", "api_key", "X-Api-Key", "client_secret", "otp", "mfa_code", "sentry_dsn"],
+    [
+        "password",
+        "new_password",
+        "access_token",
+        "refresh_token",
+        "Authorization",
+        "cookie",
+        "set_cookie",
+        "api_key",
+        "X-Api-Key",
+        "client_secret",
+        "otp",
+        "mfa_code",
+        "sentry_dsn",
+    ],
 )
 def test_redact_secrets__secret_key__value_redacted(key: str) -> None:
     assert redact(**{key: "hunter2"})[key] == REDACTED
@@ -43,11 +56,15 @@ def test_redact_secrets__nested_secret__redacted_in_place() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("postgresql+asyncpg://keel:pw@db:5432/keel",
-         f"postgresql+asyncpg://keel:{REDACTED}@db:5432/keel"),
+        (
+            "postgresql+asyncpg://keel:pw@db:5432/keel",
+            f"postgresql+asyncpg://keel:{REDACTED}@db:5432/keel",
+        ),
         ("redis://:pw@cache:6379/0", f"redis://:{REDACTED}@cache:6379/0"),
-        ("failed to reach smtp://mailer:p%40ss@smtp.example.com:587 after 3 tries",
-         f"failed to reach smtp://mailer:{REDACTED}@smtp.example.com:587 after 3 tries"),
+        (
+            "failed to reach smtp://mailer:p%40ss@smtp.example.com:587 after 3 tries",
+            f"failed to reach smtp://mailer:{REDACTED}@smtp.example.com:587 after 3 tries",
+        ),
         ("https://example.com/path?q=1", "https://example.com/path?q=1"),
     ],
 )

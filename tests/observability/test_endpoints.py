@@ -34,8 +34,12 @@ async def test_metrics__any_time__prometheus_text_with_http_and_job_series(
     assert response.headers["content-type"].startswith("text/plain; version=")
     families = {family.name for family in text_string_to_metric_families(response.text)}
     assert {
-        "http_request_duration_seconds", "http_requests", "keel_jobs_processed",
-        "keel_jobs_duration_seconds", "keel_jobs_queue_depth", "keel_jobs_outbox_lag_seconds",
+        "http_request_duration_seconds",
+        "http_requests",
+        "keel_jobs_processed",
+        "keel_jobs_duration_seconds",
+        "keel_jobs_queue_depth",
+        "keel_jobs_outbox_lag_seconds",
     } <= families
 
 

@@ -83,9 +83,9 @@ def sentry_recorder() -> Iterator[SentryRecorder]:
 async def reporting_app(
     settings: Settings, resources: Resources, sentry_recorder: SentryRecorder, tmp_path: Path
 ) -> AsyncIterator[FastAPI]:
-    with_dsn = settings.model_copy(update={"sentry": settings.sentry.model_copy(
-        update={"dsn": sentry_recorder.dsn}
-    )})
+    with_dsn = settings.model_copy(
+        update={"sentry": settings.sentry.model_copy(update={"dsn": sentry_recorder.dsn})}
+    )
     app = create_app(with_dsn, resources=resources, run_worker=False)
     app.include_router(failing, prefix="/api/v1")
     try:
@@ -136,9 +136,13 @@ async def test_configure_error_reporting__dsn__environment_release_and_no_pii(
     settings: Settings, sentry_recorder: SentryRecorder
 ) -> None:
     # Given settings with a DSN
-    with_dsn = settings.model_copy(update={"sentry": settings.sentry.model_copy(
-        update={"dsn": sentry_recorder.dsn, "traces_sample_rate": 0.25}
-    )})
+    with_dsn = settings.model_copy(
+        update={
+            "sentry": settings.sentry.model_copy(
+                update={"dsn": sentry_recorder.dsn, "traces_sample_rate": 0.25}
+            )
+        }
+    )
     try:
         # When reporting is configured
         client = service.configure_error_reporting(with_dsn)

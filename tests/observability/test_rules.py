@@ -24,8 +24,11 @@ SECRET = "s3cr3t-value"
         ),
         pytest.param(
             {"request": {"headers": {"Cookie": SECRET, "Set-Cookie": SECRET, "X-Api-Key": SECRET}}},
-            {"request": {"headers": {"Cookie": REDACTED, "Set-Cookie": REDACTED,
-                                     "X-Api-Key": REDACTED}}},
+            {
+                "request": {
+                    "headers": {"Cookie": REDACTED, "Set-Cookie": REDACTED, "X-Api-Key": REDACTED}
+                }
+            },
             id="cookie-and-api-key-headers",
         ),
         pytest.param(
@@ -34,10 +37,23 @@ SECRET = "s3cr3t-value"
             id="cookies",
         ),
         pytest.param(
-            {"vars": {"scope": {"headers": [["b'authorization'", f"b'Bearer {SECRET}'"],
-                                            ["b'host'", "b'testserver'"]]}}},
-            {"vars": {"scope": {"headers": [["b'authorization'", REDACTED],
-                                            ["b'host'", "b'testserver'"]]}}},
+            {
+                "vars": {
+                    "scope": {
+                        "headers": [
+                            ["b'authorization'", f"b'Bearer {SECRET}'"],
+                            ["b'host'", "b'testserver'"],
+                        ]
+                    }
+                }
+            },
+            {
+                "vars": {
+                    "scope": {
+                        "headers": [["b'authorization'", REDACTED], ["b'host'", "b'testserver'"]]
+                    }
+                }
+            },
             id="raw-asgi-header-pairs-in-frame-variables",
         ),
         pytest.param(

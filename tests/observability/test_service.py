@@ -140,7 +140,12 @@ def test_pending_migrations__after_upgrade__none(tmp_path: Path) -> None:
 async def test_preflight__everything_fine__no_failure(migrated: Settings) -> None:
     checks = await service.preflight(migrated)
     assert [c.name for c in checks] == [
-        "secret key", "data dir", "database", "migrations", "redis", "smtp"
+        "secret key",
+        "data dir",
+        "database",
+        "migrations",
+        "redis",
+        "smtp",
     ]
     assert all(check.status != "fail" for check in checks), checks
 

@@ -65,7 +65,9 @@ def parse_smtp_url(url: str) -> SmtpEndpoint:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError:
-        raise InvalidSmtpSettings(f"{URL_SHAPE}; its port is not a number") from None
+        raise InvalidSmtpSettings(
+            f"{URL_SHAPE}; its port is not a number from 1 to 65535"
+        ) from None
     if parts.scheme not in _DEFAULT_PORTS:
         raise InvalidSmtpSettings(f"{URL_SHAPE}; the scheme must be smtp or smtps")
     if not parts.hostname:

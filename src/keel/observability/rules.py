@@ -33,7 +33,9 @@ def problem_page(code: str) -> str | None:
         return None
     explanation = " ".join(inspect.cleandoc(cls.__doc__ or cls.title).split())
     return _PAGE.format(
-        title=escape(cls.title), code=escape(cls.code), status=cls.status,
+        title=escape(cls.title),
+        code=escape(cls.code),
+        status=cls.status,
         explanation=escape(explanation),
     )
 

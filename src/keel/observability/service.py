@@ -99,7 +99,10 @@ async def _run(name: str, check: Check, budget: float, *, critical: bool = True)
             await check()
     except Exception as exc:
         return CheckResult(
-            name=name, status="failed", latency_ms=_ms(started), error=error_class(exc),
+            name=name,
+            status="failed",
+            latency_ms=_ms(started),
+            error=error_class(exc),
             critical=critical,
         )
     return CheckResult(name=name, status="ok", latency_ms=_ms(started), critical=critical)
@@ -278,7 +281,8 @@ def preflight_secret_key(settings: Settings) -> PreflightCheck:
     key = settings.secret_key.get_secret_value()
     if key == DEFAULT_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH:
         return PreflightCheck(
-            name="secret key", status="warn",
+            name="secret key",
+            status="warn",
             detail="the development default or too short: fine on a laptop; set KEEL_SECRET_KEY "
             f"to {MIN_SECRET_KEY_LENGTH}+ random characters before KEEL_ENV=production",
         )
@@ -295,7 +299,8 @@ def preflight_data_dir(settings: Settings) -> PreflightCheck:
         # Only SQLite and file mail live there; otherwise an unwritable dir is harmless.
         needed = settings.is_sqlite or not settings.smtp.url
         return PreflightCheck(
-            name="data dir", status="fail" if needed else "warn",
+            name="data dir",
+            status="fail" if needed else "warn",
             detail=f"{path} is not writable ({exc.strerror or type(exc).__name__}); "
             "fix its permissions or point KEEL_DATA_DIR elsewhere",
         )
@@ -310,7 +315,8 @@ async def _preflight_database(settings: Settings) -> PreflightCheck:
             await conn.execute(text("SELECT 1"))
     except Exception as exc:
         return PreflightCheck(
-            name="database", status="fail",
+            name="database",
+            status="fail",
             detail=f"cannot reach {where} ({_describe(exc)}); start it or fix KEEL_DATABASE__URL",
         )
     finally:
@@ -327,13 +333,15 @@ async def _preflight_migrations(settings: Settings, *, database_ok: bool) -> Pre
         pending = await pending_migrations(settings)
     except Exception as exc:
         return PreflightCheck(
-            name="migrations", status="fail",
+            name="migrations",
+            status="fail",
             detail=f"cannot compare with this Keel's migrations ({_describe(exc)})",
         )
     if pending:
         shown = ", ".join(pending[:3]) + (", ..." if len(pending) > 3 else "")
         return PreflightCheck(
-            name="migrations", status="fail",
+            name="migrations",
+            status="fail",
             detail=f"{len(pending)} pending ({shown}); run `keel migrate`",
         )
     return PreflightCheck(name="migrations", status="ok", detail="the database is at head")
@@ -350,7 +358,8 @@ async def _preflight_redis(settings: Settings) -> PreflightCheck:
             await _ping_redis(url, settings.redis.timeout)
     except Exception as exc:
         return PreflightCheck(
-            name="redis", status="fail",
+            name="redis",
+            status="fail",
             detail=f"Redis is configured but unreachable at {safe_url(url)} ({_describe(exc)}); "
             "start it or unset KEEL_REDIS__URL to use the in-process store",
         )
@@ -381,7 +390,8 @@ async def _preflight_smtp(settings: Settings) -> PreflightCheck:
     if not url:
         status = "warn" if settings.env == "production" else "ok"
         return PreflightCheck(
-            name="smtp", status=status,
+            name="smtp",
+            status=status,
             detail=f"not configured: mail is written to {settings.data_dir / 'mail'}, "
             "nobody receives it; set KEEL_SMTP__URL to send",
         )
@@ -391,7 +401,8 @@ async def _preflight_smtp(settings: Settings) -> PreflightCheck:
             await transport_for(settings).ping()
     except Exception as exc:
         return PreflightCheck(
-            name="smtp", status="fail",
+            name="smtp",
+            status="fail",
             detail=f"SMTP is configured but failed at {safe_url(url)} "
             f"({_describe(exc, waited)}); "
             "check KEEL_SMTP__URL and that the server is up",
