@@ -18,6 +18,7 @@ from keel.kit.db import create_engine
 from keel.kit.deps import Resources
 from keel.kit.mail import MailServerError
 from keel.observability import service
+from keel.observability.service import ready as ready_module
 from tests.conftest import TEST_SECRET, alembic_config, make_settings
 from tests.notifications.mailserver import smtp_server, with_smtp
 from tests.observability.throwaway import free_port
@@ -87,7 +88,7 @@ async def test_readiness__smtp_probed_twice_quickly__one_smtp_session(
 async def test_readiness__smtp_cache_expired__asks_again(
     resources: Resources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(service, "SMTP_READY_CACHE_SECONDS", 0.0)
+    monkeypatch.setattr(ready_module, "SMTP_READY_CACHE_SECONDS", 0.0)
     with smtp_server(credentials=("probe", "pw")) as inbox:
         url = f"smtp://probe:pw@127.0.0.1:{inbox.port}"
         resources.settings = with_smtp(resources.settings, url=url)
