@@ -14,24 +14,22 @@ from keel.main import create_app
 from tests.helpers.jobs import job_state
 
 
+def embedded(base: Resources, *, enabled: bool) -> Resources:
+    jobs_settings = base.settings.jobs.model_copy(update={"embedded": enabled})
+    settings = base.settings.model_copy(update={"jobs": jobs_settings})
+    return Resources(settings, base.database, base.cache, base.broadcast)
+
+
 async def test_create_app__embedded_worker__runs_queued_jobs(
     committed_resources: Resources,
 ) -> None:
     # Given settings that ask for the embedded worker and a due job ("jobs.purge" is built in)
-    settings = committed_resources.settings.model_copy(
-        update={"jobs": committed_resources.settings.jobs.model_copy(update={"embedded": True})}
-    )
-    resources = Resources(
-        settings,
-        committed_resources.database,
-        committed_resources.cache,
-        committed_resources.broadcast,
-    )
+    resources = embedded(committed_resources, enabled=True)
     async with resources.database.transaction() as session:
         job_id = await jobs.enqueue(session, "jobs.purge", {})
     assert job_id is not None
     # When the app runs
-    async with LifespanManager(create_app(settings, resources=resources)):
+    async with LifespanManager(create_app(resources.settings, resources=resources)):
         deadline = time.monotonic() + 10
         while (await job_state(resources.database, job_id)).status != DONE:
             assert time.monotonic() < deadline, "the embedded worker did not run the job"
@@ -39,18 +37,10 @@ async def test_create_app__embedded_worker__runs_queued_jobs(
 
 
 async def test_create_app__embedded_off__no_worker(committed_resources: Resources) -> None:
-    settings = committed_resources.settings.model_copy(
-        update={"jobs": committed_resources.settings.jobs.model_copy(update={"embedded": False})}
-    )
-    resources = Resources(
-        settings,
-        committed_resources.database,
-        committed_resources.cache,
-        committed_resources.broadcast,
-    )
+    resources = embedded(committed_resources, enabled=False)
     async with resources.database.transaction() as session:
         job_id = await jobs.enqueue(session, "jobs.purge", {})
     assert job_id is not None
-    async with LifespanManager(create_app(settings, resources=resources)):
+    async with LifespanManager(create_app(resources.settings, resources=resources)):
         await asyncio.sleep(0.3)
     assert (await job_state(resources.database, job_id)).status != DONE

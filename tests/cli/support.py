@@ -13,20 +13,18 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.audit.models import AuditLog
 from keel.config import Settings
 from keel.kit import clock
-from keel.kit.db import Database, create_engine
+from keel.kit.db import standalone_transaction
 from keel.kit.jobs import enqueue, repository
 from keel.kit.jobs.models import Job
 from tests.conftest import TEST_SECRET
@@ -81,15 +79,7 @@ def stop(process: subprocess.Popen[str], *, timeout: float = 20.0) -> tuple[int,
     return process.returncode, stderr
 
 
-@asynccontextmanager
-async def committed(settings: Settings) -> AsyncIterator[AsyncSession]:
-    """One committed transaction on a short-lived engine, as another process would see it."""
-    database = Database(create_engine(settings))
-    try:
-        async with database.transaction() as session:
-            yield session
-    finally:
-        await database.dispose()
+committed = standalone_transaction  # one committed transaction, as another process sees it
 
 
 def run(work: Callable[[], Awaitable[T]]) -> T:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
@@ -26,8 +25,6 @@ from keel.cli.output import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
     from keel.config import Settings
     from keel.kit.jobs.models import Job
 
@@ -80,9 +77,10 @@ def retry(
 
 
 async def _fetch(settings: Settings, status: str | None, limit: int) -> list[Job]:
+    from keel.kit.db import standalone_transaction
     from keel.kit.jobs import repository
 
-    async with _transaction(settings) as session:
+    async with standalone_transaction(settings) as session:
         return await repository.list_jobs(session, status=status, limit=limit)
 
 
@@ -91,10 +89,11 @@ async def _requeue(settings: Settings, job_id: uuid.UUID) -> None:
     from keel.audit import service as audit_service
     from keel.audit.schemas import Target
     from keel.kit import clock
+    from keel.kit.db import standalone_transaction
     from keel.kit.jobs import repository
     from keel.kit.jobs.models import DEAD
 
-    async with _transaction(settings) as session:
+    async with standalone_transaction(settings) as session:
         job = await repository.get(session, job_id)
         if job is None:
             raise RetryRefused(f"no job with id {job_id}")
@@ -102,19 +101,6 @@ async def _requeue(settings: Settings, job_id: uuid.UUID) -> None:
             raise RetryRefused(f"job {job_id} is {job.status}, not dead; only dead jobs retry")
         target = Target("job", str(job_id))
         await audit_service.record(session, Actor.system("cli"), "job.retried", target=target)
-
-
-@asynccontextmanager
-async def _transaction(settings: Settings) -> AsyncIterator[AsyncSession]:
-    """One transaction on a short-lived engine: a CLI command is one unit of work."""
-    from keel.kit.db import Database, create_engine
-
-    database = Database(create_engine(settings))
-    try:
-        async with database.transaction() as session:
-            yield session
-    finally:
-        await database.dispose()
 
 
 def _print_table(jobs: Sequence[Job]) -> None:

@@ -164,3 +164,14 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+@asynccontextmanager
+async def standalone_transaction(settings: Settings) -> AsyncIterator[AsyncSession]:
+    """One unit of work on a short-lived engine, for one-shot commands (CLI, scripts)."""
+    database = Database(create_engine(settings))
+    try:
+        async with database.transaction() as session:
+            yield session
+    finally:
+        await database.dispose()
