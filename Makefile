@@ -9,7 +9,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 UV_VERSION := 0.13.8
 TOOLS := $(CURDIR)/.tools
-SOURCES := src tests migrations
+SOURCES := src tests migrations bench
 
 # uv from PATH if there is one, else the copy this Makefile installs under .tools/.
 UV := $(or $(shell command -v uv 2>/dev/null),$(TOOLS)/bin/uv)

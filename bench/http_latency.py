@@ -1,6 +1,6 @@
 """HTTP latency and throughput of a real `keel serve` process on 127.0.0.1.
 
-    uv run python bench/http_latency.py [--requests 3000] [--concurrency 32] [--path /health]
+    uv run python -m bench.http_latency [--requests 3000] [--concurrency 32] [--path /health]
 
 Starts `keel serve` on a free port with a fresh SQLite database, waits for /health, then sends
 a bounded number of requests from one client process and prints requests/s and latency

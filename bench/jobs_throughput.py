@@ -1,6 +1,6 @@
 """Job runner throughput: enqueue N no-op jobs, drain them with W workers, print jobs/s.
 
-    uv run python bench/jobs_throughput.py [--jobs 2000] [--workers 2] [--concurrency 8]
+    uv run python -m bench.jobs_throughput [--jobs 2000] [--workers 2] [--concurrency 8]
     KEEL_DATABASE__URL=postgresql+asyncpg://postgres@127.0.0.1:5432/<db> uv run python ...
 
 Without KEEL_DATABASE__URL it uses a fresh SQLite file in a temporary directory. On
@@ -11,19 +11,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import tempfile
 import time
-import uuid
-from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bench.support import bench_settings
 from keel.config import Settings
 from keel.kit import jobs
 from keel.kit.db import Database, create_engine
@@ -32,29 +26,9 @@ from keel.kit.jobs import JobContext
 from keel.kit.jobs.models import DONE, Job
 from keel.kit.jobs.runner import Runner
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 async def noop(session: AsyncSession, payload: dict[str, Any], ctx: JobContext) -> None:
     return None
-
-
-async def _admin(url: str, statement: str) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(text(statement))
-    await engine.dispose()
-
-
-def _settings(url: str, data_dir: str, concurrency: int) -> Settings:
-    return Settings(
-        env="test",
-        secret_key="bench-secret-key-long-enough-0123456789abcdef",
-        data_dir=Path(data_dir),
-        database={"url": url},  # type: ignore[arg-type]
-        jobs={"concurrency": concurrency, "poll_interval": 0.01},  # type: ignore[arg-type]
-        log={"level": "WARNING"},  # type: ignore[arg-type]
-    )
 
 
 async def _done(database: Database) -> int:
@@ -96,23 +70,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
-    base = os.environ.get("KEEL_DATABASE__URL")
-    with tempfile.TemporaryDirectory() as tmp:
-        url = base or f"sqlite+aiosqlite:///{tmp}/bench.db"
-        name = f"keel_bench_{uuid.uuid4().hex[:8]}"
-        if base:
-            url = make_url(base).set(database=name).render_as_string(hide_password=False)
-            asyncio.run(_admin(base, f'CREATE DATABASE "{name}"'))
-        try:
-            settings = _settings(url, tmp, args.concurrency)
-            config = Config(str(ROOT / "alembic.ini"))
-            config.attributes["settings"] = settings
-            command.upgrade(config, "head")
-            elapsed = asyncio.run(run(settings, args.jobs, args.workers))
-        finally:
-            if base:
-                asyncio.run(_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    backend = make_url(url).get_backend_name()
+    with bench_settings(concurrency=args.concurrency, poll_interval=0.01) as settings:
+        elapsed = asyncio.run(run(settings, args.jobs, args.workers))
+        backend = settings.database_url.split(":", 1)[0]
     rate = args.jobs / elapsed
     print(
         f"backend={backend} jobs={args.jobs} workers={args.workers} "

@@ -95,6 +95,10 @@ class JobSettings(BaseModel):
     lease_seconds: float = Field(
         default=300.0, gt=0, description="A claimed job is re-run after this if its worker died."
     )
+    listen: bool = Field(
+        default=True,
+        description="On PostgreSQL, wake workers with LISTEN/NOTIFY instead of the next poll.",
+    )
     keep_done_days: int = Field(default=7, ge=0, description="Days finished jobs are kept.")
     metrics_port: int | None = Field(
         default=None, description="`keel worker` serves /metrics on this port when set."

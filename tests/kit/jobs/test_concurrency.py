@@ -12,6 +12,7 @@ import time
 import uuid
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,9 +22,9 @@ from keel.audit.models import AuditLog
 from keel.kit import jobs
 from keel.kit.db import Database, create_engine
 from keel.kit.deps import Resources
-from keel.kit.jobs import JobContext
+from keel.kit.jobs import JobContext, queue
 from keel.kit.jobs.models import DONE, RUNNING
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, requires_postgres
 from tests.helpers.jobs import FakeClock, all_jobs, job_state, runner
 
 JOB_COUNT = 120
@@ -152,3 +153,57 @@ async def test_worker_killed_mid_job__job_reclaimed_after_lease_and_completed(
     finished = await job_state(committed_resources.database, job_id)
     assert (finished.status, finished.attempts) == (DONE, 2)
     assert ran == [2]
+
+
+@requires_postgres
+async def test_listen__enqueue_committed_elsewhere__wakes_idle_worker(
+    committed_resources: Resources,
+) -> None:
+    # Given an idle worker that would only poll every 30 s, and that cannot be woken
+    # in-process (as if the enqueue happened in another process)
+    done = asyncio.Event()
+
+    async def handler(session: AsyncSession, payload: dict[str, Any], ctx: JobContext) -> None:
+        done.set()
+
+    own = Database(create_engine(committed_resources.settings))
+    live = Resources(
+        committed_resources.settings, own, committed_resources.cache, committed_resources.broadcast
+    )
+    worker = runner(live, {"test.job": handler}, poll_interval=30.0)
+    await worker.start()
+    queue.unregister_wakeup(worker._wakeup)
+    try:
+        await asyncio.sleep(0.3)  # the first poll is over and LISTEN is in place
+        # When another connection commits a job
+        async with committed_resources.database.transaction() as session:
+            await jobs.enqueue(session, "test.job", {})
+        # Then NOTIFY wakes the worker long before its next poll
+        await asyncio.wait_for(done.wait(), timeout=5)
+    finally:
+        await worker.stop()
+        await own.dispose()
+
+
+@requires_postgres
+async def test_listen__rolled_back_enqueue__no_wakeup(committed_resources: Resources) -> None:
+    woken: list[object] = []
+    own = Database(create_engine(committed_resources.settings))
+    live = Resources(
+        committed_resources.settings, own, committed_resources.cache, committed_resources.broadcast
+    )
+    worker = runner(live, {}, poll_interval=30.0)
+    worker._notified = lambda *args: woken.append(args)  # type: ignore[method-assign]
+    await worker.start()
+    queue.unregister_wakeup(worker._wakeup)
+    try:
+        await asyncio.sleep(0.3)
+        with pytest.raises(RuntimeError):
+            async with committed_resources.database.transaction() as session:
+                await jobs.enqueue(session, "test.job", {})
+                raise RuntimeError("rolled back")
+        await asyncio.sleep(0.5)
+        assert woken == []
+    finally:
+        await worker.stop()
+        await own.dispose()

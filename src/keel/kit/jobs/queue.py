@@ -58,6 +58,10 @@ async def enqueue(
         max_attempts=max_attempts,
         dedupe_key=dedupe_key,
     )
+    if not session.info.get(_ENQUEUED):
+        # First job of this transaction: on PostgreSQL, wake workers in other processes
+        # when (and only if) it commits.
+        await repository.notify_workers(session)
     session.info[_ENQUEUED] = True
     return job_id if inserted else None
 

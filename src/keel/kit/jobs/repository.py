@@ -59,6 +59,16 @@ async def insert(
     return bool(getattr(result, "rowcount", 1))
 
 
+NOTIFY_CHANNEL = "keel_jobs"
+
+
+async def notify_workers(session: AsyncSession) -> None:
+    """``NOTIFY`` is transactional on PostgreSQL: delivered at commit, dropped on rollback.
+    SQLite has no such thing; its workers are woken in-process (see ``queue``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
+
+
 async def claim(
     session: AsyncSession, *, worker: str, now: datetime, limit: int, lease: timedelta
 ) -> list[Claimed]:

@@ -77,11 +77,15 @@ class Runner:
         self._stopping = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
+        self._listen_task: asyncio.Task[None] | None = None
         self._last_maintenance = 0.0
 
     async def start(self) -> None:
         queue.register_wakeup(self._wakeup)
         self._loop_task = asyncio.create_task(self.run_forever(), name=f"jobs:{self.name}")
+        engine = self.resources.database.engine
+        if self.config.listen and engine.dialect.name == "postgresql":
+            self._listen_task = asyncio.create_task(self._listen(), name=f"jobs:{self.name}:listen")
         log.info("jobs.worker_started", worker=self.name, concurrency=self.config.concurrency)
 
     async def stop(self, *, grace: float = 10.0) -> None:
@@ -90,6 +94,9 @@ class Runner:
         self._stopping.set()
         self._wakeup.set()
         queue.unregister_wakeup(self._wakeup)
+        if self._listen_task is not None:
+            self._listen_task.cancel()
+            await asyncio.gather(self._listen_task, return_exceptions=True)
         if self._loop_task is not None:
             await self._loop_task
         if self._inflight:
@@ -108,6 +115,33 @@ class Runner:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self.config.poll_interval)
             self._wakeup.clear()
+
+    async def _listen(self) -> None:
+        """Hold one connection that LISTENs for enqueues committed by other processes. Polling
+        stays on underneath, so a lost connection only costs latency until it is back."""
+        while not self._stopping.is_set():
+            try:
+                await self._listen_until_lost()
+            except Exception:
+                log.warning("jobs.listen_failed", worker=self.name, exc_info=True)
+            await asyncio.sleep(self.config.poll_interval * 5)
+
+    async def _listen_until_lost(self) -> None:
+        async with self.resources.database.engine.connect() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            if raw is None:
+                raise RuntimeError("the database connection was closed before LISTEN")
+            lost = asyncio.Event()
+            raw.add_termination_listener(lambda _conn: lost.set())
+            await raw.add_listener(repository.NOTIFY_CHANNEL, self._notified)
+            try:
+                await lost.wait()
+            finally:
+                # The connection goes back to the pool: it must stop listening.
+                await raw.remove_listener(repository.NOTIFY_CHANNEL, self._notified)
+
+    def _notified(self, *_args: object) -> None:
+        self._wakeup.set()
 
     async def run_once(self) -> int:
         """Claim what is due now and run it to the end; for tests and operators."""
