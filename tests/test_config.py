@@ -24,6 +24,7 @@ def test_settings__default_secret_in_development__allowed() -> None:
 def test_settings__nested_env_vars__read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KEEL_ENV", "production")
     monkeypatch.setenv("KEEL_SECRET_KEY", STRONG)
+    monkeypatch.setenv("KEEL_AUTH__SIGNING_KEYS", '["-----BEGIN PRIVATE KEY-----"]')
     monkeypatch.setenv("KEEL_DATABASE__URL", "postgresql+asyncpg://u@db/keel")
     monkeypatch.setenv("KEEL_DATABASE__POOL_SIZE", "25")
     monkeypatch.setenv("KEEL_HTTP__CORS_ORIGINS", '["https://a.example"]')
@@ -43,3 +44,8 @@ def test_settings__bad_value__names_the_variable(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("KEEL_DATABASE__POOL_SIZE", "lots")
     with pytest.raises(ValidationError, match="pool_size"):
         Settings()
+
+
+def test_settings__production_without_signing_keys__refused() -> None:
+    with pytest.raises(ValidationError, match="KEEL_AUTH__SIGNING_KEYS"):
+        Settings(env="production", secret_key=STRONG)

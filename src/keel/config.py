@@ -105,6 +105,46 @@ class JobSettings(BaseModel):
     )
 
 
+class AuthSettings(BaseModel):
+    access_token_minutes: int = Field(default=15, ge=1, le=60, description="Access JWT lifetime.")
+    refresh_token_days: int = Field(
+        default=30, ge=1, description="Absolute lifetime of a session's refresh tokens."
+    )
+    refresh_idle_days: int = Field(
+        default=7, ge=1, description="A session unused this long must log in again."
+    )
+    refresh_reuse_grace_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="A rotated refresh token presented again within this window (a client's "
+        "concurrent refresh) is refused without revoking the session.",
+    )
+    issuer: str = Field(default="keel", description="JWT `iss`.")
+    audience: str = Field(default="keel-api", description="JWT `aud`.")
+    signing_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Ed25519 private keys (PEM), newest first: the first signs, all verify. "
+        "Unset outside production: a key generated once in <data_dir>/keys.",
+    )
+    encryption_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="AES-256-GCM keys (base64, 32 bytes), newest first, for secrets at rest "
+        "(TOTP). Unset: one derived from KEEL_SECRET_KEY.",
+    )
+    password_min_length: int = Field(
+        default=12, ge=8, le=64, description="Shortest password accepted (never below 8)."
+    )
+    verification_hours: int = Field(default=24, ge=1, description="Email verification link life.")
+    reset_minutes: int = Field(default=60, ge=5, description="Password reset link lifetime.")
+    lockout_threshold: int = Field(
+        default=10, ge=3, description="Failed logins before an account or IP is locked."
+    )
+    lockout_minutes: int = Field(default=15, ge=1, description="How long a lock lasts.")
+    mfa_grace_days: int = Field(
+        default=7, ge=0, description="Days a new organization admin may work before enrolling MFA."
+    )
+
+
 class SentrySettings(BaseModel):
     dsn: str | None = Field(default=None, description="Sentry DSN; unset disables reporting.")
     traces_sample_rate: float = Field(default=0.0, ge=0, le=1, description="Tracing sample rate.")
@@ -136,6 +176,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     sentry: SentrySettings = Field(default_factory=SentrySettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
@@ -149,6 +190,11 @@ class Settings(BaseSettings):
                 f"KEEL_SECRET_KEY must be set to a random value of at least "
                 f"{MIN_SECRET_KEY_LENGTH} characters when KEEL_ENV={self.env}; "
                 "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        if self.env == "production" and not self.auth.signing_keys:
+            raise ValueError(
+                "KEEL_AUTH__SIGNING_KEYS must hold at least one Ed25519 private key (PEM) when "
+                "KEEL_ENV=production; generate one with: openssl genpkey -algorithm ed25519"
             )
         return self
 
