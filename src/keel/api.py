@@ -2,4 +2,7 @@
 
 from fastapi import APIRouter
 
+from keel.auth import endpoints as auth_endpoints
+
 router = APIRouter()
+router.include_router(auth_endpoints.router)
