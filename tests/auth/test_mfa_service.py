@@ -1,0 +1,156 @@
+"""TOTP enrollment, verification with replay protection, recovery codes, encryption at rest."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pyotp
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keel.access.schemas import Actor
+from keel.auth import repository
+from keel.auth.service import mfa
+from keel.config import Settings
+from keel.kit import clock
+from keel.kit.security import InvalidCiphertext, KeyRing
+from keel.users import service as users_service
+from keel.users.models import User
+
+PASSWORD = "correct horse battery staple 42"
+
+
+@pytest.fixture
+def keyring(settings: Settings) -> KeyRing:
+    return KeyRing.from_settings(settings)
+
+
+async def new_user(db: AsyncSession, email: str = "mfa@example.com") -> User:
+    return await users_service.create(
+        db, Actor.system(), email=email, name="Mfa Person", password=PASSWORD
+    )
+
+
+def code_at(secret: str, *, steps_from_now: int = 0) -> str:
+    moment = clock.now() + timedelta(seconds=30 * steps_from_now)
+    return pyotp.TOTP(secret).at(moment)
+
+
+async def enrolled(db: AsyncSession, keyring: KeyRing) -> tuple[User, str, list[str]]:
+    user = await new_user(db)
+    enrollment = await mfa.start_enrollment(db, Actor.system(), user, keyring=keyring)
+    codes = await mfa.confirm_enrollment(
+        db,
+        Actor.system(),
+        user,
+        code=code_at(enrollment.secret, steps_from_now=-1),
+        keyring=keyring,
+    )
+    return user, enrollment.secret, codes
+
+
+async def test_enrollment__started__uri_qr_and_encrypted_secret(
+    db: AsyncSession, keyring: KeyRing
+) -> None:
+    user = await new_user(db)
+    enrollment = await mfa.start_enrollment(db, Actor.system(), user, keyring=keyring)
+    assert enrollment.otpauth_uri.startswith("otpauth://totp/Keel:mfa%40example.com?")
+    assert f"secret={enrollment.secret}" in enrollment.otpauth_uri
+    assert enrollment.qr_svg.lstrip().startswith("<svg")
+    factor = await repository.totp_factor(db, user.id)
+    assert factor is not None and factor.confirmed_at is None
+    assert enrollment.secret.encode() not in factor.secret_encrypted
+    assert not await mfa.is_enabled(db, user.id)
+
+
+async def test_confirm__valid_code__enabled_with_ten_unique_recovery_codes(
+    db: AsyncSession, keyring: KeyRing
+) -> None:
+    user, _, codes = await enrolled(db, keyring)
+    assert await mfa.is_enabled(db, user.id)
+    assert len(codes) == len(set(codes)) == 10
+    assert await repository.remaining_recovery_codes(db, user.id) == 10
+
+
+async def test_confirm__wrong_code__refused(db: AsyncSession, keyring: KeyRing) -> None:
+    user = await new_user(db)
+    await mfa.start_enrollment(db, Actor.system(), user, keyring=keyring)
+    with pytest.raises(mfa.InvalidMfaCode):
+        await mfa.confirm_enrollment(db, Actor.system(), user, code="000000", keyring=keyring)
+    assert not await mfa.is_enabled(db, user.id)
+
+
+async def test_totp__same_code_twice__replay_refused(db: AsyncSession, keyring: KeyRing) -> None:
+    user, secret, _ = await enrolled(db, keyring)
+    code = code_at(secret)
+    assert await mfa.verify_second_factor(db, Actor.system(), user, code=code, keyring=keyring)
+    assert not await mfa.verify_second_factor(db, Actor.system(), user, code=code, keyring=keyring)
+    # an older step's code is refused too, a newer one within the drift window is accepted
+    older = code_at(secret, steps_from_now=-1)
+    assert not await mfa.verify_second_factor(db, Actor.system(), user, code=older, keyring=keyring)
+    newer = code_at(secret, steps_from_now=1)
+    assert await mfa.verify_second_factor(db, Actor.system(), user, code=newer, keyring=keyring)
+
+
+async def test_totp__outside_drift_window__refused(db: AsyncSession, keyring: KeyRing) -> None:
+    user, secret, _ = await enrolled(db, keyring)
+    far = code_at(secret, steps_from_now=3)
+    assert not await mfa.verify_second_factor(db, Actor.system(), user, code=far, keyring=keyring)
+
+
+async def test_recovery_code__works_once_any_spelling(db: AsyncSession, keyring: KeyRing) -> None:
+    user, _, codes = await enrolled(db, keyring)
+    spelled = codes[0].upper().replace("-", " ")
+    assert await mfa.verify_second_factor(db, Actor.system(), user, code=spelled, keyring=keyring)
+    assert not await mfa.verify_second_factor(
+        db, Actor.system(), user, code=codes[0], keyring=keyring
+    )
+    assert await repository.remaining_recovery_codes(db, user.id) == 9
+
+
+async def test_regenerate__old_codes_stop_working(db: AsyncSession, keyring: KeyRing) -> None:
+    user, secret, old = await enrolled(db, keyring)
+    new = await mfa.regenerate_recovery_codes(
+        db, Actor.system(), user, code=code_at(secret), keyring=keyring
+    )
+    assert set(new).isdisjoint(old)
+    assert not await mfa.verify_second_factor(
+        db, Actor.system(), user, code=old[1], keyring=keyring
+    )
+    assert await mfa.verify_second_factor(db, Actor.system(), user, code=new[1], keyring=keyring)
+
+
+async def test_disable__needs_password_and_code(db: AsyncSession, keyring: KeyRing) -> None:
+    user, _, codes = await enrolled(db, keyring)
+    with pytest.raises(mfa.InvalidMfaCode):
+        await mfa.disable(
+            db, Actor.system(), user, password="wrong password!!", code=codes[0], keyring=keyring
+        )
+    await mfa.disable(db, Actor.system(), user, password=PASSWORD, code=codes[1], keyring=keyring)
+    assert not await mfa.is_enabled(db, user.id)
+    assert await repository.remaining_recovery_codes(db, user.id) == 0
+
+
+async def test_enrollment__already_enabled__conflict(db: AsyncSession, keyring: KeyRing) -> None:
+    user, _, _ = await enrolled(db, keyring)
+    with pytest.raises(mfa.MfaAlreadyEnabled):
+        await mfa.start_enrollment(db, Actor.system(), user, keyring=keyring)
+
+
+async def test_key_rotation__secret_from_old_key__still_verifies(
+    db: AsyncSession,
+) -> None:
+    old_key, new_key = os.urandom(32), os.urandom(32)
+    old_ring = KeyRing([old_key])
+    user = await new_user(db)
+    enrollment = await mfa.start_enrollment(db, Actor.system(), user, keyring=old_ring)
+    rotated = KeyRing([new_key, old_key])
+    codes = await mfa.confirm_enrollment(
+        db, Actor.system(), user, code=code_at(enrollment.secret), keyring=rotated
+    )
+    assert len(codes) == 10
+    factor = await repository.totp_factor(db, user.id)
+    assert factor is not None
+    with pytest.raises(InvalidCiphertext, match="no longer configured"):
+        KeyRing([new_key]).decrypt(factor.secret_encrypted, context=user.id.bytes)
