@@ -23,6 +23,12 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from asgi_lifespan import LifespanManager
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+)
 from fastapi import FastAPI
 from sqlalchemy import delete, text
 from sqlalchemy.engine import make_url
@@ -40,6 +46,11 @@ ROOT = Path(__file__).resolve().parents[1]
 TEST_DATABASE_URL = os.environ.get("KEEL_TEST_DATABASE_URL") or None
 TEST_REDIS_URL = os.environ.get("KEEL_TEST_REDIS_URL") or None
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+TEST_SIGNING_KEY = (
+    Ed25519PrivateKey.generate()
+    .private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    .decode()
+)
 
 requires_postgres = pytest.mark.skipif(
     TEST_DATABASE_URL is None, reason="PostgreSQL-only: set KEEL_TEST_DATABASE_URL to run"
@@ -131,6 +142,7 @@ def make_settings(
         "redis": {"url": TEST_REDIS_URL, "prefix": redis_prefix},
         "jobs": {"concurrency": 1, "poll_interval": 0.05, "backoff_base": 0.01, "backoff_max": 0.1},
         "log": {"format": "json"},
+        "auth": {"signing_keys": [TEST_SIGNING_KEY]},
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(values.get(key), dict):

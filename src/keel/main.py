@@ -11,6 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from keel import api
+from keel.auth.endpoints import tokens as auth_token_endpoints
 from keel.config import Settings, get_settings
 from keel.kit.deps import Resources, close_resources, open_resources
 from keel.kit.logging import configure_logging
@@ -48,6 +49,7 @@ def create_app(
     app.include_router(api.router, prefix="/api/v1")
     app.include_router(observability_endpoints.router)
     app.include_router(observability_endpoints.problems_router)
+    app.include_router(auth_token_endpoints.jwks_router)
     _add_middleware(app, settings)
     return app
 

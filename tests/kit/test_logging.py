@@ -18,7 +18,7 @@ from keel.config import Settings
 from keel.kit.deps import Resources
 from keel.kit.logging import REDACTED, configure_logging, redact_secrets
 from keel.main import create_app
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, TEST_SIGNING_KEY
 
 
 def redact(**event: Any) -> dict[str, Any]:
@@ -111,7 +111,12 @@ def lines(log: KeelLog) -> list[dict[str, Any]]:
 
 
 def production(**log: Any) -> Settings:
-    return Settings(env="production", secret_key=TEST_SECRET, log=log)
+    return Settings(
+        env="production",
+        secret_key=TEST_SECRET,
+        log=log,
+        auth={"signing_keys": [TEST_SIGNING_KEY]},
+    )
 
 
 @pytest.mark.parametrize("fmt", ["json", "auto"])

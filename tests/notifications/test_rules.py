@@ -16,6 +16,24 @@ from keel.notifications.errors import InvalidEmailContext, UnknownEmailTemplate
 #: ``test_available_templates__every_template__has_a_sample``.
 SAMPLE_CONTEXTS: dict[str, dict[str, Any]] = {
     "system_test": {"requested_by": "ops@example.com"},
+    "verify_email": {"name": "Ada", "link": "https://keel.test/verify-email?token=t", "hours": 24},
+    "reset_password": {
+        "name": "Ada",
+        "link": "https://keel.test/reset-password?token=t",
+        "minutes": 60,
+    },
+    "email_change": {
+        "name": "Ada",
+        "new_email": "ada@new.example",
+        "link": "https://keel.test/confirm-email?token=t",
+        "hours": 24,
+    },
+    "account_locked": {
+        "name": "Ada",
+        "minutes": 15,
+        "ip": "203.0.113.7",
+        "reset_url": "http://127.0.0.1:8000/password/forgot",
+    },
 }
 
 

@@ -24,6 +24,8 @@ class Actor:
     ip: str | None = None
     user_agent: str | None = None
     request_id: str | None = None
+    #: The login session behind a user's access token (None for every other kind).
+    session_id: uuid.UUID | None = None
 
     @classmethod
     def system(cls, name: str = "keel", *, request_id: str | None = None) -> Actor:

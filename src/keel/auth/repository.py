@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keel.auth.models import AuthSession, RecoveryCode, TotpFactor
+from keel.auth.models import AuthSession, RecoveryCode, RefreshToken, TotpFactor
 
 
 async def add_session(session: AsyncSession, auth_session: AuthSession) -> AuthSession:
@@ -110,3 +110,75 @@ async def remaining_recovery_codes(session: AsyncSession, user_id: uuid.UUID) ->
         RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None)
     )
     return int(await session.scalar(stmt) or 0)
+
+
+# --- Refresh tokens, single sessions and MFA factors (login, refresh, logout) ---------------
+
+
+async def add_refresh_token(session: AsyncSession, token: RefreshToken) -> RefreshToken:
+    session.add(token)
+    await session.flush()
+    return token
+
+
+async def claim_refresh_token(
+    session: AsyncSession, token_hash: str, *, now: datetime
+) -> uuid.UUID | None:
+    """Mark the token rotated if nobody has yet; returns its session id, or None when it is
+    unknown, idle-expired or already rotated. One conditional UPDATE, so of two concurrent
+    callers exactly one sees the row (PostgreSQL re-checks the WHERE after the row lock;
+    SQLite serialises writers)."""
+    stmt = (
+        update(RefreshToken)
+        .where(
+            RefreshToken.token_hash == token_hash,
+            RefreshToken.rotated_at.is_(None),
+            RefreshToken.idle_expires_at > now,
+        )
+        .values(rotated_at=now)
+        .returning(RefreshToken.session_id)
+        .execution_options(synchronize_session=False)
+    )
+    session_id: uuid.UUID | None = (await session.execute(stmt)).scalar_one_or_none()
+    return session_id
+
+
+async def get_refresh_token(session: AsyncSession, token_hash: str) -> RefreshToken | None:
+    stmt = select(RefreshToken).where(RefreshToken.token_hash == token_hash)
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def revoke_session(
+    session: AsyncSession, session_id: uuid.UUID, *, now: datetime, reason: str
+) -> bool:
+    """True when this call revoked it (False: unknown or already revoked)."""
+    stmt = (
+        update(AuthSession)
+        .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+        .returning(AuthSession.id)
+        .execution_options(synchronize_session=False)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none() is not None
+
+
+async def touch_session(session: AsyncSession, session_id: uuid.UUID, *, now: datetime) -> None:
+    stmt = (
+        update(AuthSession)
+        .where(AuthSession.id == session_id)
+        .values(last_seen_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(stmt)
+
+
+async def fresh_session(session: AsyncSession, session_id: uuid.UUID) -> AuthSession | None:
+    """The row as stored now, not a copy the unit of work loaded before an UPDATE."""
+    return await session.get(AuthSession, session_id, populate_existing=True)
+
+
+async def has_confirmed_totp(session: AsyncSession, user_id: uuid.UUID) -> bool:
+    stmt = select(TotpFactor.id).where(
+        TotpFactor.user_id == user_id, TotpFactor.confirmed_at.is_not(None)
+    )
+    return (await session.scalars(stmt)).first() is not None

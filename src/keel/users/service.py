@@ -1,30 +1,78 @@
-"""The users domain's API. (Skeleton: the identity work completes policy, events, audit.)"""
+"""The users domain's API: accounts, their passwords and profile.
+
+Every change is audited (``user.*``) and the lifecycle ones are published as events in the
+caller's transaction. Passwords are NFKC-normalized before hashing and verifying, so a
+password set here always matches at login. Ending sessions after a password change or an
+erasure request is the caller's decision (the auth domain sits above this one).
+"""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any, Literal
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.access.schemas import Actor
-from keel.kit import security
+from keel.audit import rules as audit_rules
+from keel.audit import service as audit_service
+from keel.audit.schemas import Target
+from keel.config import get_settings
+from keel.events import service as events_service
+from keel.kit import clock, security
 from keel.users import repository, rules
-from keel.users.models import ACTIVE, User
+from keel.users.errors import (
+    EmailTaken,
+    IncorrectPassword,
+    InvalidEmailAddress,
+    InvalidName,
+    WeakPassword,
+)
+from keel.users.events import (
+    PasswordChanged,
+    UserCreated,
+    UserEmailVerified,
+    UserErasureRequested,
+    UserUpdated,
+)
+from keel.users.models import ACTIVE, DISABLED, User
 
 # Verifying against this when the email is unknown keeps "no such user" as slow as
 # "wrong password", so timing does not reveal which accounts exist.
-_DUMMY_HASH = "$argon2id$v=19$m=19456,t=2,p=1$Ty491yMmzVo814Jv9mpbgg$V83LCKOSgwfF5Vva88bFKm1SsL0OnhHmDtfObsA5MSQ"
+_DUMMY_HASH = (
+    "$argon2id$v=19$m=19456,t=2,p=1$Ty491yMmzVo814Jv9mpbgg$"
+    "V83LCKOSgwfF5Vva88bFKm1SsL0OnhHmDtfObsA5MSQ"
+)
 
 
 async def create(
-    session: AsyncSession, actor: Actor, *, email: str, name: str, password: str
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    min_password_length: int | None = None,
 ) -> User:
-    user = User(
-        email=rules.normalize_email(email),
-        name=name.strip(),
-        password_hash=await security.hash_password(password),
+    """``min_password_length`` defaults to ``KEEL_AUTH__PASSWORD_MIN_LENGTH``."""
+    address, display_name = valid_email(email), _valid_name(name)
+    password = acceptable_password(
+        password, email=address, name=display_name, min_length=min_password_length
     )
-    return await repository.add(session, user)
+    if await repository.get_by_email(session, address) is not None:
+        raise EmailTaken(f"An account with {address} already exists; log in instead.")
+    user = User(
+        email=address, name=display_name, password_hash=await security.hash_password(password)
+    )
+    await _insert(session, user)
+    await audit_service.record(
+        session, actor, "user.created", target=_target(user), changes={"email": address}
+    )
+    await events_service.publish(
+        session, UserCreated(user_id=user.id, email=address, display_name=display_name)
+    )
+    return user
 
 
 async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:
@@ -42,6 +90,7 @@ async def get_by_email(session: AsyncSession, email: str) -> User | None:
 async def authenticate(session: AsyncSession, *, email: str, password: str) -> User | None:
     """The active user with this email and password, else None (same cost either way)."""
     user = await get_by_email(session, email)
+    password = rules.normalize_password(password)
     if user is None or user.password_hash is None:
         await security.verify_password(_DUMMY_HASH, password)
         return None
@@ -50,3 +99,189 @@ async def authenticate(session: AsyncSession, *, email: str, password: str) -> U
     if security.password_needs_rehash(user.password_hash):
         user.password_hash = await security.hash_password(password)
     return user if user.status == ACTIVE else None
+
+
+async def update_profile(
+    session: AsyncSession,
+    actor: Actor,
+    user: User,
+    *,
+    name: str | None = None,
+    attributes: dict[str, Any] | None = None,
+) -> User:
+    """``attributes``, when given, replaces the whole dict. Which attributes a user may edit
+    on their own account is the endpoint's policy, not this function's."""
+    before = {"name": user.name, "attributes": user.attributes}
+    if name is not None:
+        user.name = _valid_name(name)
+    if attributes is not None:
+        user.attributes = dict(attributes)
+    changes = audit_rules.diff(before, {"name": user.name, "attributes": user.attributes})
+    if changes:
+        await _record_update(session, actor, user, "user.updated", changes)
+    return user
+
+
+async def change_password(
+    session: AsyncSession,
+    actor: Actor,
+    user: User,
+    *,
+    current_password: str,
+    new_password: str,
+    min_password_length: int | None = None,
+) -> None:
+    """Needs the current password. Other sessions are left alone: the caller offers to end
+    them (``auth.service.sessions.revoke_all(..., keep=<this session>)``)."""
+    await require_password(user, current_password)
+    normalized = acceptable_password(
+        new_password,
+        email=user.email,
+        name=user.name,
+        min_length=min_password_length,
+        field="new_password",
+    )
+    await _store_password(session, actor, user, normalized, reason="changed")
+
+
+async def set_password(
+    session: AsyncSession,
+    actor: Actor,
+    user: User,
+    *,
+    new_password: str,
+    min_password_length: int | None = None,
+) -> None:
+    """Without the current password: only after the owner proved control of the mailbox
+    (a reset link). Audited as ``user.password_reset``."""
+    normalized = acceptable_password(
+        new_password, email=user.email, name=user.name, min_length=min_password_length
+    )
+    await _store_password(session, actor, user, normalized, reason="reset")
+
+
+async def mark_email_verified(session: AsyncSession, actor: Actor, user: User) -> User:
+    """Idempotent: verifying an already verified address changes nothing and records nothing."""
+    if user.email_verified_at is not None:
+        return user
+    user.email_verified_at = clock.now()
+    await audit_service.record(session, actor, "user.email_verified", target=_target(user))
+    await events_service.publish(session, UserEmailVerified(user_id=user.id))
+    return user
+
+
+async def change_email(session: AsyncSession, actor: Actor, user: User, *, new_email: str) -> User:
+    """Applies a change the owner already confirmed from the new mailbox, so the new
+    address counts as verified."""
+    address = valid_email(new_email, field="new_email")
+    if address == user.email:
+        return user
+    if await repository.get_by_email(session, address) is not None:
+        raise EmailTaken(f"Another account already uses {address}; choose another address.")
+    before = user.email
+    user.email, user.email_verified_at = address, clock.now()
+    await _flush_unique(session)
+    changes = {"email": {"before": before, "after": address}}
+    await _record_update(session, actor, user, "user.email_changed", changes)
+    return user
+
+
+async def request_erasure(
+    session: AsyncSession, actor: Actor, user: User, *, password: str
+) -> User:
+    """Disables the account at once and records the request; the erasure itself is a later
+    job. The caller ends the user's sessions."""
+    await require_password(user, password)
+    user.status, user.erasure_requested_at = DISABLED, clock.now()
+    await audit_service.record(session, actor, "user.erasure_requested", target=_target(user))
+    await events_service.publish(session, UserErasureRequested(user_id=user.id))
+    return user
+
+
+def valid_email(email: str, *, field: str = "email") -> str:
+    """The normalized address, or :class:`InvalidEmailAddress` naming ``field``."""
+    try:
+        return rules.normalize_email(email)
+    except rules.InvalidEmail as exc:
+        raise InvalidEmailAddress(str(exc), field=field) from None
+
+
+def acceptable_password(
+    password: str,
+    *,
+    email: str | None,
+    name: str | None,
+    min_length: int | None = None,
+    field: str = "password",
+) -> str:
+    """The normalized password, or :class:`WeakPassword` listing every violation."""
+    normalized = rules.normalize_password(password)
+    violations = rules.password_violations(
+        normalized,
+        min_length=min_length or get_settings().auth.password_min_length,
+        email=email,
+        name=name,
+        field=field,
+    )
+    if violations:
+        raise WeakPassword(violations)
+    return normalized
+
+
+def _valid_name(name: str) -> str:
+    stripped = name.strip()
+    if not stripped:
+        raise InvalidName()
+    return stripped
+
+
+def _target(user: User) -> Target:
+    return Target("user", str(user.id))
+
+
+async def _insert(session: AsyncSession, user: User) -> None:
+    """The unique index is the real guard: a concurrent sign-up with the same address that
+    slipped past the lookup fails here, in a savepoint, as ``EmailTaken``."""
+    try:
+        async with session.begin_nested():
+            await repository.add(session, user)
+    except IntegrityError:
+        raise EmailTaken(f"An account with {user.email} already exists; log in instead.") from None
+
+
+async def _flush_unique(session: AsyncSession) -> None:
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise EmailTaken("Another account already uses this address; choose another.") from None
+
+
+async def require_password(user: User, password: str) -> None:
+    """:class:`IncorrectPassword` unless ``password`` is the user's: the confirmation that
+    guards changes of email, password and erasure."""
+    normalized = rules.normalize_password(password)
+    if user.password_hash is None or not await security.verify_password(
+        user.password_hash, normalized
+    ):
+        raise IncorrectPassword("The current password is not correct; enter it again.")
+
+
+async def _store_password(
+    session: AsyncSession,
+    actor: Actor,
+    user: User,
+    password: str,
+    *,
+    reason: Literal["changed", "reset"],
+) -> None:
+    user.password_hash = await security.hash_password(password)
+    await audit_service.record(session, actor, f"user.password_{reason}", target=_target(user))
+    await events_service.publish(session, PasswordChanged(user_id=user.id, reason=reason))
+
+
+async def _record_update(
+    session: AsyncSession, actor: Actor, user: User, action: str, changes: dict[str, Any]
+) -> None:
+    await audit_service.record(session, actor, action, target=_target(user), changes=changes)
+    await events_service.publish(session, UserUpdated(user_id=user.id, fields=sorted(changes)))

@@ -1,0 +1,106 @@
+"""Who is calling: ``CurrentActor`` and ``CurrentUser`` resolve ``Authorization: Bearer <jwt>``
+once per request. ``SecurityDbSession`` is the request transaction for endpoints whose
+refusals must still be recorded.
+
+The per-request cost is one Ed25519 verification and one cache read: a session's state
+("live" or "revoked") is cached, revocation overwrites it at once, and the database is asked
+only on a miss.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keel.access.schemas import Actor
+from keel.auth.service import sessions, tokens
+from keel.kit.deps import AppResources, DbSession, get_resources
+from keel.kit.errors import AppError
+from keel.users import service as users_service
+from keel.users.models import ACTIVE, User
+
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def not_authenticated(detail: str) -> HTTPException:
+    """401 ``not_authenticated`` with the ``WWW-Authenticate`` challenge RFC 6750 asks for."""
+    return HTTPException(status_code=401, detail=detail, headers=_CHALLENGE)
+
+
+def bearer_token(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise not_authenticated("Send Authorization: Bearer <access token>; log in to get one.")
+    return token.strip()
+
+
+def request_actor(request: Request) -> Actor:
+    """The anonymous caller: where a request came from, before anyone is authenticated
+    (login, refresh). Audit entries of failed logins name it."""
+    return Actor(
+        kind="system",
+        id="anonymous",
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+        request_id=getattr(request.state, "request_id", None),
+    )
+
+
+async def current_actor(request: Request, db: DbSession, resources: AppResources) -> Actor:
+    try:
+        claims = tokens.read_access_token(resources.settings, bearer_token(request))
+    except tokens.InvalidToken:
+        raise not_authenticated(
+            "The access token is invalid or expired; refresh it or log in again."
+        ) from None
+    if not await sessions.is_live(db, claims.session_id, cache=resources.cache):
+        raise not_authenticated("This session has ended; log in again.")
+    origin = request_actor(request)
+    return Actor(
+        kind="user",
+        id=str(claims.user_id),
+        ip=origin.ip,
+        user_agent=origin.user_agent,
+        request_id=origin.request_id,
+        session_id=claims.session_id,
+    )
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+async def current_user(actor: CurrentActor, db: DbSession) -> User:
+    """The caller's user row; a user disabled since the session was cached is refused here."""
+    user = await users_service.get(db, uuid.UUID(actor.id))
+    if user is None or user.status != ACTIVE:
+        raise not_authenticated("This account is disabled; contact the administrator.")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+async def _security_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """Like ``DbSession``, but an ``AppError`` marked ``keeps_changes`` commits before it is
+    answered: a failed login's audit entry and lock, or a replayed refresh token's revoked
+    family, must outlive the refusal that reports them."""
+    async with get_resources(request).database.sessionmaker() as session:
+        try:
+            yield session
+        except AppError as exc:
+            if getattr(exc, "keeps_changes", False):
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+SecurityDbSession = Annotated[AsyncSession, Depends(_security_session, scope="function")]

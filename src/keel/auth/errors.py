@@ -1,0 +1,69 @@
+"""The auth domain's errors. Each names what happened and says how to recover.
+
+=============  ======  ==========================================================
+code           status  when
+=============  ======  ==========================================================
+token_invalid  400     an emailed link's token is unknown, used, expired or for
+                       another purpose (the detail says which fix applies)
+=============  ======  ==========================================================
+
+``rate_limited`` (429, :class:`keel.kit.errors.RateLimited`) is raised as is, with
+``limit``, ``window`` and ``retry_after``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from keel.kit.errors import AppError, RateLimited
+
+
+class TokenInvalid(AppError):
+    """The token from the emailed link is not valid: it was already used, it was replaced by a
+    newer one, or it was never issued. Request a new link and use the most recent email."""
+
+    status = 400
+    code = "token_invalid"
+    title = "Invalid or used link"
+
+
+class TokenExpired(TokenInvalid):
+    """The emailed link is older than its lifetime. Request a new one."""
+
+    title = "Expired link"
+
+
+# --- Login, tokens and sessions ---------------------------------------------------------------
+# Errors with ``keeps_changes = True`` are refusals that must leave a trace: the request's
+# transaction commits the audit entries, the lock or the revocation written before they were
+# raised (see ``keel.auth.dependencies.SecurityDbSession``).
+
+
+class InvalidCredentials(AppError):
+    """The email and password do not match an account that may log in now. Check both and
+    try again; after repeated failures wait a few minutes, or reset the password."""
+
+    status = 401
+    code = "invalid_credentials"
+    title = "Invalid email or password"
+    keeps_changes: ClassVar[bool] = True
+
+
+class RefreshTokenInvalid(AppError):
+    """The refresh token is unknown, expired, already used or its session has ended. Log in
+    again to get a new pair of tokens."""
+
+    status = 401
+    code = "refresh_token_invalid"
+    title = "Invalid refresh token"
+    keeps_changes: ClassVar[bool] = True
+
+
+class LoginRateLimited(RateLimited):
+    """Too many failed logins from this address. Wait ``retry_after`` seconds."""
+
+    keeps_changes: ClassVar[bool] = False
+
+    def __init__(self, detail: str, *, headers: dict[str, str], **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.headers = headers

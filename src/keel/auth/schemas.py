@@ -1,0 +1,105 @@
+"""Request and response bodies of the auth endpoints (CONTRACT.md "Authentication")."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from keel.users.rules import MAX_PASSWORD_LENGTH
+
+#: Generous upper bounds: the real rules run in the service, these only keep junk out early.
+_EMAIL = Field(min_length=3, max_length=320)
+_TOKEN = Field(min_length=1, max_length=200)
+# A password is measured in code points after NFKC; the raw input may be a little longer.
+_PASSWORD = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH * 4)
+
+
+class RegisterRequest(BaseModel):
+    email: str = _EMAIL
+    password: str = _PASSWORD
+    name: str = Field(min_length=1, max_length=200)
+
+
+class TokenRequest(BaseModel):
+    """The token from an emailed link (``?token=...``)."""
+
+    token: str = _TOKEN
+
+
+class EmailRequest(BaseModel):
+    email: str = _EMAIL
+
+
+class PasswordResetRequest(BaseModel):
+    token: str = _TOKEN
+    password: str = _PASSWORD
+
+
+class Accepted(BaseModel):
+    """The same answer whatever the outcome, so it reveals nothing about the account."""
+
+    status: str = "accepted"
+
+
+# --- Login, tokens, sessions, me -------------------------------------------------------------
+
+
+class LoginRequest(BaseModel):
+    email: str = _EMAIL
+    password: str = _PASSWORD
+
+
+class TokenPairRead(BaseModel):
+    """CONTRACT's token answer; ``status`` tells it apart from :class:`MfaRequiredRead`."""
+
+    status: Literal["authenticated"] = "authenticated"
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the scheme name, not a secret
+    expires_in: int
+
+
+class MfaRequiredRead(BaseModel):
+    status: Literal["mfa_required"] = "mfa_required"
+    mfa_token: str
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str = _TOKEN
+
+
+class SessionRead(BaseModel):
+    id: uuid.UUID
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ip: str | None
+    user_agent: str | None
+    current: bool
+
+
+class SessionList(BaseModel):
+    items: list[SessionRead]
+    next_cursor: str | None = None
+
+
+class RevokedSessions(BaseModel):
+    revoked: int
+
+
+class MembershipRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    role: str
+
+
+class MeRead(BaseModel):
+    id: uuid.UUID
+    email: str
+    name: str
+    email_verified: bool
+    mfa_enabled: bool
+    organizations: list[MembershipRead]
