@@ -1,6 +1,5 @@
 """Who is calling: ``CurrentActor`` and ``CurrentUser`` resolve ``Authorization: Bearer <jwt>``
-once per request. ``SecurityDbSession`` is the request transaction for endpoints whose
-refusals must still be recorded.
+once per request.
 
 The per-request cost is one Ed25519 verification and one cache read: a session's state
 ("live" or "revoked") is cached, revocation overwrites it at once, and the database is asked
@@ -10,16 +9,14 @@ only on a miss.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from keel.access.dependencies import request_actor
 from keel.access.schemas import Actor
 from keel.auth.service import sessions, tokens
-from keel.kit.deps import AppResources, DbSession, get_resources
-from keel.kit.errors import AppError
+from keel.kit.deps import AppResources, DbSession
 from keel.users import service as users_service
 from keel.users.models import ACTIVE, User
 
@@ -36,18 +33,6 @@ def bearer_token(request: Request) -> str:
     if scheme.lower() != "bearer" or not token.strip():
         raise not_authenticated("Send Authorization: Bearer <access token>; log in to get one.")
     return token.strip()
-
-
-def request_actor(request: Request) -> Actor:
-    """The anonymous caller: where a request came from, before anyone is authenticated
-    (login, refresh). Audit entries of failed logins name it."""
-    return Actor(
-        kind="system",
-        id="anonymous",
-        ip=request.client.host if request.client else None,
-        user_agent=request.headers.get("user-agent"),
-        request_id=getattr(request.state, "request_id", None),
-    )
 
 
 async def current_actor(request: Request, db: DbSession, resources: AppResources) -> Actor:
@@ -82,25 +67,3 @@ async def current_user(actor: CurrentActor, db: DbSession) -> User:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
-
-
-async def _security_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """Like ``DbSession``, but an ``AppError`` marked ``keeps_changes`` commits before it is
-    answered: a failed login's audit entry and lock, or a replayed refresh token's revoked
-    family, must outlive the refusal that reports them."""
-    async with get_resources(request).database.sessionmaker() as session:
-        try:
-            yield session
-        except AppError as exc:
-            if getattr(exc, "keeps_changes", False):
-                await session.commit()
-            else:
-                await session.rollback()
-            raise
-        except BaseException:
-            await session.rollback()
-            raise
-        await session.commit()
-
-
-SecurityDbSession = Annotated[AsyncSession, Depends(_security_session, scope="function")]

@@ -13,8 +13,6 @@ token_invalid  400     an emailed link's token is unknown, used, expired or for
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 from keel.kit.errors import AppError, RateLimited
 
 
@@ -36,7 +34,7 @@ class TokenExpired(TokenInvalid):
 # --- Login, tokens and sessions ---------------------------------------------------------------
 # Errors with ``keeps_changes = True`` are refusals that must leave a trace: the request's
 # transaction commits the audit entries, the lock or the revocation written before they were
-# raised (see ``keel.auth.dependencies.SecurityDbSession``).
+# raised (see ``keel.kit.deps.get_session``).
 
 
 class InvalidCredentials(AppError):
@@ -46,7 +44,7 @@ class InvalidCredentials(AppError):
     status = 401
     code = "invalid_credentials"
     title = "Invalid email or password"
-    keeps_changes: ClassVar[bool] = True
+    keeps_changes = True
 
 
 class RefreshTokenInvalid(AppError):
@@ -56,14 +54,8 @@ class RefreshTokenInvalid(AppError):
     status = 401
     code = "refresh_token_invalid"
     title = "Invalid refresh token"
-    keeps_changes: ClassVar[bool] = True
+    keeps_changes = True
 
 
 class LoginRateLimited(RateLimited):
     """Too many failed logins from this address. Wait ``retry_after`` seconds."""
-
-    keeps_changes: ClassVar[bool] = False
-
-    def __init__(self, detail: str, *, headers: dict[str, str], **extra: Any) -> None:
-        super().__init__(detail, **extra)
-        self.headers = headers

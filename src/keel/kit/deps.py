@@ -18,6 +18,7 @@ from keel.config import Settings
 from keel.kit.broadcast import Broadcast
 from keel.kit.cache import Cache
 from keel.kit.db import Database
+from keel.kit.errors import AppError
 
 
 @dataclass
@@ -36,8 +37,19 @@ def get_resources(request: Request) -> Resources:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with get_resources(request).database.transaction() as session:
-        yield session
+    """Commit when the endpoint returns; roll back when it raises, unless the error is one
+    whose changes must be kept (``AppError.keeps_changes``)."""
+    async with get_resources(request).database.sessionmaker() as session:
+        await session.begin()
+        try:
+            yield session
+        except AppError as exc:
+            await (session.commit() if exc.keeps_changes else session.rollback())
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
 
 
 def get_settings_dep(request: Request) -> Settings:

@@ -42,9 +42,15 @@ class AppError(Exception):
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
     title: ClassVar[str] = "Internal error"
+    #: A refusal that must leave a trace (a failed login's audit entry and lock, a replayed
+    #: refresh token's revoked family): the request's transaction commits before answering.
+    keeps_changes: ClassVar[bool] = False
 
-    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self, detail: str | None = None, *, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         self.detail = detail or self.title
+        self.headers = headers or {}
         self.extra = extra
         super().__init__(self.detail)
 

@@ -82,7 +82,9 @@ def error_from_http_exception(exc: StarletteHTTPException) -> errors.AppError:
 
 async def _app_error_handler(_request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, errors.AppError)
-    headers = {"Retry-After": str(exc.extra["retry_after"])} if "retry_after" in exc.extra else None
+    headers = dict(exc.headers)
+    if "retry_after" in exc.extra:
+        headers.setdefault("Retry-After", str(exc.extra["retry_after"]))
     return problem_response(exc, headers)
 
 

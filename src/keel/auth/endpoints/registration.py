@@ -3,9 +3,9 @@ change confirmation. Each is parse -> ``registration`` service -> answer."""
 
 from __future__ import annotations
 
-from fastapi import Request, status
+from fastapi import status
 
-from keel.access.schemas import Actor
+from keel.access.dependencies import RequestActor
 from keel.auth.schemas import (
     Accepted,
     EmailRequest,
@@ -21,24 +21,13 @@ from keel.users.schemas import UserRead
 router = api_router(prefix="/auth", tags=["auth"])
 
 
-def anonymous_actor(request: Request) -> Actor:
-    """Who is acting before anyone logged in: only where the request came from."""
-    return Actor(
-        kind="system",
-        id="anonymous",
-        ip=request.client.host if request.client else None,
-        user_agent=request.headers.get("user-agent"),
-        request_id=getattr(request.state, "request_id", None),
-    )
-
-
 @router.post("/register", status_code=status.HTTP_201_CREATED)
 async def register(
-    body: RegisterRequest, request: Request, db: DbSession, resources: AppResources
+    body: RegisterRequest, actor: RequestActor, db: DbSession, resources: AppResources
 ) -> UserRead:
     user = await registration.register(
         db,
-        anonymous_actor(request),
+        actor,
         email=body.email,
         name=body.name,
         password=body.password,
@@ -48,18 +37,18 @@ async def register(
 
 
 @router.post("/verify-email")
-async def verify_email(body: TokenRequest, request: Request, db: DbSession) -> UserRead:
-    user = await registration.verify_email(db, anonymous_actor(request), token=body.token)
+async def verify_email(body: TokenRequest, actor: RequestActor, db: DbSession) -> UserRead:
+    user = await registration.verify_email(db, actor, token=body.token)
     return UserRead.of(user)
 
 
 @router.post("/verify-email/resend", status_code=status.HTTP_202_ACCEPTED)
 async def resend_verification(
-    body: EmailRequest, request: Request, db: DbSession, resources: AppResources
+    body: EmailRequest, actor: RequestActor, db: DbSession, resources: AppResources
 ) -> Accepted:
     await registration.resend_verification(
         db,
-        anonymous_actor(request),
+        actor,
         email=body.email,
         settings=resources.settings,
         cache=resources.cache,
@@ -69,11 +58,11 @@ async def resend_verification(
 
 @router.post("/password/forgot", status_code=status.HTTP_202_ACCEPTED)
 async def forgot_password(
-    body: EmailRequest, request: Request, db: DbSession, resources: AppResources
+    body: EmailRequest, actor: RequestActor, db: DbSession, resources: AppResources
 ) -> Accepted:
     await registration.forgot_password(
         db,
-        anonymous_actor(request),
+        actor,
         email=body.email,
         settings=resources.settings,
         cache=resources.cache,
@@ -83,11 +72,11 @@ async def forgot_password(
 
 @router.post("/password/reset", status_code=status.HTTP_204_NO_CONTENT)
 async def reset_password(
-    body: PasswordResetRequest, request: Request, db: DbSession, resources: AppResources
+    body: PasswordResetRequest, actor: RequestActor, db: DbSession, resources: AppResources
 ) -> None:
     await registration.reset_password(
         db,
-        anonymous_actor(request),
+        actor,
         token=body.token,
         password=body.password,
         settings=resources.settings,
@@ -96,6 +85,6 @@ async def reset_password(
 
 
 @router.post("/email/confirm")
-async def confirm_email_change(body: TokenRequest, request: Request, db: DbSession) -> UserRead:
-    user = await registration.confirm_email_change(db, anonymous_actor(request), token=body.token)
+async def confirm_email_change(body: TokenRequest, actor: RequestActor, db: DbSession) -> UserRead:
+    user = await registration.confirm_email_change(db, actor, token=body.token)
     return UserRead.of(user)

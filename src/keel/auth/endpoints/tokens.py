@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
-from keel.auth.dependencies import CurrentActor, SecurityDbSession, request_actor
-from keel.auth.errors import LoginRateLimited
+from keel.access.dependencies import RequestActor
+from keel.auth.dependencies import CurrentActor
 from keel.auth.schemas import LoginRequest, MfaRequiredRead, RefreshRequest, TokenPairRead
 from keel.auth.service import login as login_service
 from keel.auth.service import tokens as tokens_service
 from keel.kit.deps import AppResources, AppSettings, DbSession
-from keel.kit.problems import problem_response
 from keel.kit.routing import api_router
 
 router = api_router(prefix="/auth", tags=["auth"])
@@ -21,22 +20,19 @@ jwks_router = APIRouter(tags=["auth"])
 @router.post("/login", response_model=TokenPairRead | MfaRequiredRead)
 async def login(
     body: LoginRequest,
-    request: Request,
+    actor: RequestActor,
     response: Response,
-    db: SecurityDbSession,
+    db: DbSession,
     resources: AppResources,
-) -> TokenPairRead | MfaRequiredRead | Response:
-    try:
-        result, headers = await login_service.login(
-            db,
-            request_actor(request),
-            email=body.email,
-            password=body.password,
-            cache=resources.cache,
-            settings=resources.settings,
-        )
-    except LoginRateLimited as exc:
-        return problem_response(exc, exc.headers)
+) -> TokenPairRead | MfaRequiredRead:
+    result, headers = await login_service.login(
+        db,
+        actor,
+        email=body.email,
+        password=body.password,
+        cache=resources.cache,
+        settings=resources.settings,
+    )
     response.headers.update(headers)
     if isinstance(result, login_service.MfaChallenge):
         return MfaRequiredRead(mfa_token=result.mfa_token)
@@ -45,11 +41,11 @@ async def login(
 
 @router.post("/refresh", response_model=TokenPairRead)
 async def refresh(
-    body: RefreshRequest, request: Request, db: SecurityDbSession, resources: AppResources
+    body: RefreshRequest, actor: RequestActor, db: DbSession, resources: AppResources
 ) -> TokenPairRead:
     pair = await login_service.refresh(
         db,
-        request_actor(request),
+        actor,
         body.refresh_token,
         cache=resources.cache,
         settings=resources.settings,
