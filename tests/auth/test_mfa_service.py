@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.access.schemas import Actor
 from keel.auth import repository
+from keel.auth.errors import InvalidMfaCode, MfaAlreadyEnabled
 from keel.auth.service import mfa
 from keel.config import Settings
 from keel.kit import clock
@@ -76,7 +77,7 @@ async def test_confirm__valid_code__enabled_with_ten_unique_recovery_codes(
 async def test_confirm__wrong_code__refused(db: AsyncSession, keyring: KeyRing) -> None:
     user = await new_user(db)
     await mfa.start_enrollment(db, Actor.system(), user, keyring=keyring)
-    with pytest.raises(mfa.InvalidMfaCode):
+    with pytest.raises(InvalidMfaCode):
         await mfa.confirm_enrollment(db, Actor.system(), user, code="000000", keyring=keyring)
     assert not await mfa.is_enabled(db, user.id)
 
@@ -123,7 +124,7 @@ async def test_regenerate__old_codes_stop_working(db: AsyncSession, keyring: Key
 
 async def test_disable__needs_password_and_code(db: AsyncSession, keyring: KeyRing) -> None:
     user, _, codes = await enrolled(db, keyring)
-    with pytest.raises(mfa.InvalidMfaCode):
+    with pytest.raises(InvalidMfaCode):
         await mfa.disable(
             db, Actor.system(), user, password="wrong password!!", code=codes[0], keyring=keyring
         )
@@ -134,7 +135,7 @@ async def test_disable__needs_password_and_code(db: AsyncSession, keyring: KeyRi
 
 async def test_enrollment__already_enabled__conflict(db: AsyncSession, keyring: KeyRing) -> None:
     user, _, _ = await enrolled(db, keyring)
-    with pytest.raises(mfa.MfaAlreadyEnabled):
+    with pytest.raises(MfaAlreadyEnabled):
         await mfa.start_enrollment(db, Actor.system(), user, keyring=keyring)
 
 

@@ -13,7 +13,7 @@ token_invalid  400     an emailed link's token is unknown, used, expired or for
 
 from __future__ import annotations
 
-from keel.kit.errors import AppError, RateLimited
+from keel.kit.errors import AppError, Conflict, RateLimited, ValidationFailed
 
 
 class TokenInvalid(AppError):
@@ -59,3 +59,39 @@ class RefreshTokenInvalid(AppError):
 
 class LoginRateLimited(RateLimited):
     """Too many failed logins from this address. Wait ``retry_after`` seconds."""
+
+
+# --- MFA ---------------------------------------------------------------------------------
+
+
+class MfaAlreadyEnabled(Conflict):
+    """Two-factor authentication is already on. Disable it first to enroll a new device."""
+
+    code = "mfa_already_enabled"
+    title = "MFA already enabled"
+
+
+class MfaNotEnrolled(Conflict):
+    """There is no two-factor enrollment to confirm or use. Start one with
+    ``POST /api/v1/me/mfa/totp``."""
+
+    code = "mfa_not_enrolled"
+    title = "MFA not enrolled"
+
+
+class InvalidMfaCode(ValidationFailed):
+    """The code is wrong, expired or was already used. Enter the current code from your
+    authenticator app, or an unused recovery code."""
+
+    code = "invalid_mfa_code"
+    title = "Invalid MFA code"
+
+
+class MfaVerificationFailed(AppError):
+    """The second login step failed: the code is wrong or already used, the MFA token
+    expired, or too many codes were tried with it. Enter a current code, or log in again."""
+
+    status = 401
+    code = "mfa_verification_failed"
+    title = "MFA verification failed"
+    keeps_changes = True

@@ -177,8 +177,13 @@ async def fresh_session(session: AsyncSession, session_id: uuid.UUID) -> AuthSes
     return await session.get(AuthSession, session_id, populate_existing=True)
 
 
-async def has_confirmed_totp(session: AsyncSession, user_id: uuid.UUID) -> bool:
-    stmt = select(TotpFactor.id).where(
-        TotpFactor.user_id == user_id, TotpFactor.confirmed_at.is_not(None)
+async def set_session_mfa_verified(
+    session: AsyncSession, session_id: uuid.UUID, *, now: datetime
+) -> None:
+    stmt = (
+        update(AuthSession)
+        .where(AuthSession.id == session_id)
+        .values(mfa_verified_at=now)
+        .execution_options(synchronize_session=False)
     )
-    return (await session.scalars(stmt)).first() is not None
+    await session.execute(stmt)

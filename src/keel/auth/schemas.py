@@ -103,3 +103,42 @@ class MeRead(BaseModel):
     email_verified: bool
     mfa_enabled: bool
     organizations: list[MembershipRead]
+
+
+class PasswordChangeRequest(BaseModel):
+    current_password: str = _PASSWORD
+    new_password: str = _PASSWORD
+    end_other_sessions: bool = True
+
+
+class EmailChangeRequest(BaseModel):
+    password: str = _PASSWORD
+    new_email: str = _EMAIL
+
+
+class PasswordConfirmation(BaseModel):
+    password: str = _PASSWORD
+
+
+class MfaCodeRequest(BaseModel):
+    code: str = Field(min_length=6, max_length=32)
+
+
+class MfaDisableRequest(BaseModel):
+    password: str = _PASSWORD
+    code: str = Field(min_length=6, max_length=32)
+
+
+class MfaVerifyRequest(BaseModel):
+    mfa_token: str = Field(min_length=1, max_length=2000)
+    code: str = Field(min_length=6, max_length=32)
+
+
+class TotpEnrollmentRead(BaseModel):
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+class RecoveryCodesRead(BaseModel):
+    recovery_codes: list[str]

@@ -16,19 +16,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from keel.access.schemas import Actor
 from keel.audit import service as audit_service
 from keel.audit.schemas import Target
-from keel.auth import repository
-from keel.auth.errors import InvalidCredentials
+from keel.auth.errors import InvalidCredentials, MfaVerificationFailed
 from keel.auth.events import SecurityAlert
-from keel.auth.service import sessions, throttle, tokens
+from keel.auth.service import mfa, sessions, throttle, tokens
 from keel.config import Settings
 from keel.events import service as events_service
 from keel.kit.cache import Cache
 from keel.kit.errors import NotAuthenticated
+from keel.kit.security import KeyRing
 from keel.notifications import service as notifications_service
 from keel.users import service as users_service
 from keel.users.models import ACTIVE, User
 
 ACCOUNT_LOCKED_TEMPLATE = "account_locked"
+MFA_ATTEMPTS_PER_TOKEN = 5
 _REFUSAL = "The email or password is wrong. Check both and try again."
 
 
@@ -80,7 +81,7 @@ async def login(
     assert user is not None
     await throttle.record_success(cache, account)
     user_actor = _as_user(actor, user)
-    if await repository.has_confirmed_totp(session, user.id):
+    if await mfa.is_enabled(session, user.id):
         await audit_service.record(session, user_actor, "auth.mfa_challenged", target=_target(user))
         return MfaChallenge(tokens.issue_mfa_token(settings, user_id=user.id)), headers
     return await complete_login(session, user_actor, user, cache=cache, settings=settings), headers
@@ -107,6 +108,61 @@ async def complete_login(
         context={"session_id": str(auth_session.id)},
     )
     return _pair(settings, auth_session.user_id, auth_session.id, refresh_token)
+
+
+async def verify_mfa(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    mfa_token: str,
+    code: str,
+    cache: Cache,
+    settings: Settings,
+) -> TokenPair:
+    """The second step. Attempts are limited per MFA token and count toward the account's
+    lockout like wrong passwords, so a stolen password cannot be paired with guessed codes."""
+    try:
+        user_id, jti = tokens.read_mfa_token(settings, mfa_token)
+    except tokens.InvalidToken:
+        raise MfaVerificationFailed("The MFA step expired; log in again.") from None
+    attempts = await cache.incr(f"auth:mfa:{jti}", ttl=tokens.MFA_TOKEN_MINUTES * 60)
+    user = await users_service.get(session, user_id)
+    if attempts > MFA_ATTEMPTS_PER_TOKEN or user is None or user.status != ACTIVE:
+        raise MfaVerificationFailed("Too many codes were tried; log in again.")
+    account = throttle.account_key(user.email)
+    user_actor = _as_user(actor, user)
+    keyring = KeyRing.from_settings(settings)
+    locked = await throttle.is_locked(cache, account)
+    if locked or not await mfa.verify_second_factor(
+        session, user_actor, user, code=code, keyring=keyring
+    ):
+        await _fail_mfa(session, user_actor, user, account=account, cache=cache, settings=settings)
+    await throttle.record_success(cache, account)
+    pair = await complete_login(session, user_actor, user, cache=cache, settings=settings)
+    await sessions.mark_mfa_verified(session, pair.session_id)
+    return pair
+
+
+async def _fail_mfa(
+    session: AsyncSession,
+    actor: Actor,
+    user: User,
+    *,
+    account: str,
+    cache: Cache,
+    settings: Settings,
+) -> None:
+    failure = await throttle.record_failure(cache, settings, account=account, ip=actor.ip)
+    await audit_service.record(
+        session,
+        actor,
+        "auth.mfa_failed",
+        target=_target(user),
+        context={"failures": failure.account_failures},
+    )
+    if failure.locked_now:
+        await _announce_lock(session, actor, user, settings=settings)
+    raise MfaVerificationFailed("That code is not valid; enter the current one from your app.")
 
 
 async def refresh(
@@ -205,7 +261,3 @@ def _as_user(actor: Actor, user: User) -> Actor:
 
 def _target(user: User) -> Target:
     return Target("user", str(user.id))
-
-
-async def mfa_enabled(session: AsyncSession, user_id: uuid.UUID) -> bool:
-    return await repository.has_confirmed_totp(session, user_id)

@@ -22,9 +22,9 @@ from keel.access.schemas import Actor
 from keel.audit import service as audit_service
 from keel.audit.schemas import Target
 from keel.auth import repository
+from keel.auth.errors import InvalidMfaCode, MfaAlreadyEnabled, MfaNotEnrolled
 from keel.auth.models import TotpFactor
 from keel.kit import clock, security
-from keel.kit.errors import Conflict, ValidationFailed
 from keel.kit.security import KeyRing
 from keel.users.models import User
 
@@ -33,29 +33,6 @@ STEP_SECONDS = 30
 WINDOW_STEPS = 1  # accept the previous and next step too: phones' clocks drift
 RECOVERY_CODE_COUNT = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
-
-
-class MfaAlreadyEnabled(Conflict):
-    """Two-factor authentication is already on. Disable it first to enroll a new device."""
-
-    code = "mfa_already_enabled"
-    title = "MFA already enabled"
-
-
-class MfaNotEnrolled(Conflict):
-    """There is no two-factor enrollment to confirm or use. Start one with
-    ``POST /api/v1/me/mfa/totp``."""
-
-    code = "mfa_not_enrolled"
-    title = "MFA not enrolled"
-
-
-class InvalidMfaCode(ValidationFailed):
-    """The code is wrong, expired or was already used. Enter the current code from your
-    authenticator app, or an unused recovery code."""
-
-    code = "invalid_mfa_code"
-    title = "Invalid MFA code"
 
 
 @dataclass(frozen=True)

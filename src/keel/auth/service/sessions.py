@@ -94,6 +94,11 @@ async def start(
     return auth_session, refresh_token
 
 
+async def mark_mfa_verified(session: AsyncSession, session_id: uuid.UUID) -> None:
+    """Record that this session passed the second factor (the MFA gates read it)."""
+    await repository.set_session_mfa_verified(session, session_id, now=clock.now())
+
+
 async def rotate(
     session: AsyncSession,
     actor: Actor,
