@@ -40,6 +40,10 @@ NAMING_CONVENTION = {
 }
 
 
+#: Execution option marking a connection whose transaction only reads.
+READ_ONLY = "keel_read_only"
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on every backend (SQLite would hand back naive values)."""
 
@@ -135,26 +139,36 @@ def _create_sqlite_engine(settings: Settings, path: str | None) -> AsyncEngine:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Take the write lock up front: a deferred transaction that reads and then writes
-        # can fail with SQLITE_BUSY at once, without waiting for busy_timeout. AUTOCOMMIT
-        # connections (health checks, read-only probes) take no lock at all.
-        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # can fail with SQLITE_BUSY at once, without waiting for busy_timeout. Read-only
+        # units of work (GET requests) begin deferred, so readers never queue behind the one
+        # write lock; AUTOCOMMIT connections (health checks) take no lock at all.
+        options = conn.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return
+        conn.exec_driver_sql("BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE")
 
     return engine
 
 
 class Database:
-    """An engine and the session factory bound to it; one per process (or per test)."""
+    """An engine and the session factories bound to it; one per process (or per test).
+
+    ``read_sessionmaker`` is for units of work that only read (GET requests): on SQLite they
+    begin deferred instead of taking the write lock.
+    """
 
     def __init__(self, engine: AsyncEngine, *, bind: AsyncConnection | None = None) -> None:
         self.engine = engine
         if bind is None:
             self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+            reader = engine.execution_options(**{READ_ONLY: True})
+            self.read_sessionmaker = async_sessionmaker(reader, expire_on_commit=False)
         else:
             # Tests: every unit of work runs in a SAVEPOINT of one outer transaction.
             self.sessionmaker = async_sessionmaker(
                 bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
             )
+            self.read_sessionmaker = self.sessionmaker
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

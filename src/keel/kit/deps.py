@@ -39,7 +39,11 @@ def get_resources(request: Request) -> Resources:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """Commit when the endpoint returns; roll back when it raises, unless the error is one
     whose changes must be kept (``AppError.keeps_changes``)."""
-    async with get_resources(request).database.sessionmaker() as session:
+    database = get_resources(request).database
+    factory = (
+        database.read_sessionmaker if request.method in SAFE_METHODS else database.sessionmaker
+    )
+    async with factory() as session:
         await session.begin()
         try:
             yield session
@@ -55,6 +59,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 def get_settings_dep(request: Request) -> Settings:
     return get_resources(request).settings
 
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 AppResources = Annotated[Resources, Depends(get_resources)]
