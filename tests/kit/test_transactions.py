@@ -4,21 +4,27 @@ response is sent, or nothing does."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keel.config import Settings
 from keel.events import repository as events_repository
 from keel.events import service as events_service
 from keel.events.schemas import Event
-from keel.kit.db import Database
+from keel.kit.broadcast import MemoryBroadcast
+from keel.kit.cache import MemoryCache
+from keel.kit.db import Database, create_engine
 from keel.kit.deps import DbSession, Resources
 from keel.kit.errors import Conflict
 from keel.kit.jobs.models import Job
 from keel.kit.routing import api_router
 from keel.main import create_app
+from tests.conftest import TEST_DATABASE_URL
 from tests.helpers.jobs import all_jobs
 
 probe = api_router(prefix="/tx")
@@ -84,3 +90,35 @@ async def test_request__commit_fails__error_answer_not_2xx(
     assert response.status_code == 500
     assert response.json()["code"] == "internal_error"
     assert await all_jobs(database) == []
+
+
+@probe.get("/count")
+async def count_events(session: DbSession) -> dict[str, int]:
+    return {"events": await events_repository.count(session)}
+
+
+@pytest.mark.skipif(TEST_DATABASE_URL is not None, reason="SQLite locking behaviour")
+async def test_sqlite_get__writer_holds_lock__reader_not_blocked(
+    settings: Settings, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    # Given an app whose SQLite connections never wait for a lock, and a writer holding it
+    impatient = settings.model_copy(
+        update={"database": settings.database.model_copy(update={"sqlite_busy_timeout_ms": 0})}
+    )
+    database = Database(create_engine(impatient))
+    resources = Resources(impatient, database, MemoryCache(), MemoryBroadcast())
+    app = create_app(impatient, resources=resources, run_worker=False)
+    app.include_router(probe, prefix="/api/v1")
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with LifespanManager(app), engine.connect() as writer:
+            await writer.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: the write lock is held
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                read = await c.get("/api/v1/tx/count")
+                write = await c.post("/api/v1/tx/publish")
+            await writer.rollback()
+    finally:
+        await database.dispose()
+    # Then the GET reads at once, while a POST cannot get the lock
+    assert read.status_code == 200, read.text
+    assert write.status_code == 500
