@@ -294,3 +294,23 @@ async def test_mfa_confirm__wrong_code__422(client: httpx.AsyncClient, db: Async
         f"{ME}/mfa/totp/confirm", json={"code": "000000"}, headers=bearer(tokens["access_token"])
     )
     assert_problem(response, 422, "invalid_mfa_code")
+
+
+async def test_superadmin_without_mfa__only_enrollment_allowed(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    # Given a platform owner who has not enrolled MFA
+    owner = await create_user(db, email="owner@example.com", name="Owner Person")
+    owner.is_superadmin = True
+    await db.flush()
+    tokens = await logged_in(client, email="owner@example.com")
+    headers = bearer(tokens["access_token"])
+    # When they try anything else, Then it is refused with the way out
+    refused = await client.patch(ME, json={"name": "Owner"}, headers=headers)
+    assert_problem(refused, 403, "mfa_enrollment_required")
+    sessions_list = await client.get(f"{ME}/sessions", headers=headers)
+    assert_problem(sessions_list, 403, "mfa_enrollment_required")
+    # But they can read who they are and enroll; afterwards the rest works
+    assert (await client.get(ME, headers=headers)).status_code == 200
+    await enroll(client, tokens["access_token"])
+    assert (await client.patch(ME, json={"name": "Owner"}, headers=headers)).status_code == 200

@@ -15,7 +15,8 @@ from fastapi import Depends, HTTPException, Request
 
 from keel.access.dependencies import request_actor
 from keel.access.schemas import Actor
-from keel.auth.service import sessions, tokens
+from keel.auth.errors import MfaEnrollmentRequired
+from keel.auth.service import mfa, sessions, tokens
 from keel.kit.deps import AppResources, DbSession
 from keel.users import service as users_service
 from keel.users.models import ACTIVE, User
@@ -58,11 +59,25 @@ async def current_actor(request: Request, db: DbSession, resources: AppResources
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
-async def current_user(actor: CurrentActor, db: DbSession) -> User:
-    """The caller's user row; a user disabled since the session was cached is refused here."""
+async def enrolling_user(actor: CurrentActor, db: DbSession) -> User:
+    """The caller's user row; a user disabled since the session was cached is refused here.
+    Not gated on MFA: for the routes a user needs to enroll (``EnrollingUser``)."""
     user = await users_service.get(db, uuid.UUID(actor.id))
     if user is None or user.status != ACTIVE:
         raise not_authenticated("This account is disabled; contact the administrator.")
+    return user
+
+
+EnrollingUser = Annotated[User, Depends(enrolling_user)]
+
+
+async def current_user(user: EnrollingUser, db: DbSession) -> User:
+    """The caller, gated: a superadmin must have MFA on before doing anything else."""
+    if user.is_superadmin and not await mfa.is_enabled(db, user.id):
+        raise MfaEnrollmentRequired(
+            "The platform owner must turn on two-factor authentication first: "
+            "POST /api/v1/me/mfa/totp, then confirm it."
+        )
     return user
 
 

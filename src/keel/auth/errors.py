@@ -95,3 +95,12 @@ class MfaVerificationFailed(AppError):
     code = "mfa_verification_failed"
     title = "MFA verification failed"
     keeps_changes = True
+
+
+class MfaEnrollmentRequired(AppError):
+    """This account must turn on two-factor authentication before it may do anything else.
+    Enroll with ``POST /api/v1/me/mfa/totp`` and confirm with a code from your app."""
+
+    status = 403
+    code = "mfa_enrollment_required"
+    title = "MFA enrollment required"

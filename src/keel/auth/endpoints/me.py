@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import Response
 
-from keel.auth.dependencies import CurrentActor, CurrentUser
+from keel.auth.dependencies import CurrentActor, CurrentUser, EnrollingUser
 from keel.auth.schemas import (
     Accepted,
     EmailChangeRequest,
@@ -23,7 +23,7 @@ router = api_router(tags=["me"])
 
 
 @router.get("/me", response_model=MeRead)
-async def read_me(user: CurrentUser, db: DbSession) -> MeRead:
+async def read_me(user: EnrollingUser, db: DbSession) -> MeRead:
     return MeRead(
         id=user.id,
         email=user.email,

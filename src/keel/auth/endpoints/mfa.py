@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import Response
 
 from keel.access.dependencies import RequestActor
-from keel.auth.dependencies import CurrentActor, CurrentUser
+from keel.auth.dependencies import CurrentActor, CurrentUser, EnrollingUser
 from keel.auth.schemas import (
     MfaCodeRequest,
     MfaDisableRequest,
@@ -26,7 +26,7 @@ router = api_router(tags=["mfa"])
 
 @router.post("/me/mfa/totp", status_code=201, response_model=TotpEnrollmentRead)
 async def start_totp(
-    user: CurrentUser, actor: CurrentActor, db: DbSession, resources: AppResources
+    user: EnrollingUser, actor: CurrentActor, db: DbSession, resources: AppResources
 ) -> TotpEnrollmentRead:
     keyring = KeyRing.from_settings(resources.settings)
     enrollment = await mfa.start_enrollment(db, actor, user, keyring=keyring)
@@ -38,7 +38,7 @@ async def start_totp(
 @router.post("/me/mfa/totp/confirm", response_model=RecoveryCodesRead)
 async def confirm_totp(
     body: MfaCodeRequest,
-    user: CurrentUser,
+    user: EnrollingUser,
     actor: CurrentActor,
     db: DbSession,
     resources: AppResources,
