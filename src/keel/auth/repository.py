@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keel.auth.models import AuthSession, RecoveryCode, RefreshToken, TotpFactor
+from keel.auth.models import ActionToken, AuthSession, RecoveryCode, RefreshToken, TotpFactor
 
 
 async def add_session(session: AsyncSession, auth_session: AuthSession) -> AuthSession:
@@ -187,3 +188,55 @@ async def set_session_mfa_verified(
         .execution_options(synchronize_session=False)
     )
     await session.execute(stmt)
+
+
+# --- Action tokens ------------------------------------------------------------------------
+
+
+async def void_action_tokens(
+    session: AsyncSession, user_id: uuid.UUID, purpose: str, *, now: datetime
+) -> None:
+    """Mark the user's unused tokens for ``purpose`` used: only the newest link works."""
+    stmt = (
+        update(ActionToken)
+        .where(
+            ActionToken.user_id == user_id,
+            ActionToken.purpose == purpose,
+            ActionToken.used_at.is_(None),
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(stmt)
+
+
+async def add_action_token(session: AsyncSession, token: ActionToken) -> None:
+    session.add(token)
+    await session.flush()
+
+
+async def claim_action_token(
+    session: AsyncSession, digest: str, purpose: str, *, now: datetime
+) -> tuple[uuid.UUID, dict[str, Any]] | None:
+    """Atomic single use: of two concurrent uses of one token, one gets the row."""
+    stmt = (
+        update(ActionToken)
+        .where(
+            ActionToken.token_hash == digest,
+            ActionToken.purpose == purpose,
+            ActionToken.used_at.is_(None),
+            ActionToken.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(ActionToken.user_id, ActionToken.data)
+        .execution_options(synchronize_session=False)
+    )
+    row = (await session.execute(stmt)).one_or_none()
+    return None if row is None else (row.user_id, dict(row.data or {}))
+
+
+async def action_token_by_hash(session: AsyncSession, digest: str) -> ActionToken | None:
+    result: ActionToken | None = await session.scalar(
+        select(ActionToken).where(ActionToken.token_hash == digest)
+    )
+    return result

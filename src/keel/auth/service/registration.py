@@ -18,28 +18,23 @@ import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.access.schemas import Actor
 from keel.audit import service as audit_service
 from keel.audit.schemas import Target
-from keel.auth.errors import TokenExpired, TokenInvalid
-from keel.auth.models import ActionToken
-from keel.auth.service import sessions
+from keel.auth.service import action_tokens, sessions
+from keel.auth.service.action_tokens import CHANGE_EMAIL, RESET_PASSWORD, VERIFY_EMAIL
 from keel.config import Settings
-from keel.kit import clock, security
+from keel.kit import clock
 from keel.kit.cache import Cache
 from keel.kit.errors import RateLimited
 from keel.notifications import service as notifications_service
 from keel.users import service as users_service
 from keel.users.errors import EmailTaken
 from keel.users.models import ACTIVE, User
-
-VERIFY_EMAIL, RESET_PASSWORD, CHANGE_EMAIL = "verify_email", "reset_password", "change_email"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +70,7 @@ async def register(
 
 async def send_verification(session: AsyncSession, user: User, *, settings: Settings) -> None:
     hours = settings.auth.verification_hours
-    token = await _issue(session, user.id, VERIFY_EMAIL, timedelta(hours=hours))
+    token = await action_tokens.issue(session, user.id, VERIFY_EMAIL, timedelta(hours=hours))
     context = {"name": user.name, "link": _link(settings, "verify-email", token), "hours": hours}
     await notifications_service.send_email(
         session, to=user.email, template="verify_email", context=context
@@ -83,7 +78,7 @@ async def send_verification(session: AsyncSession, user: User, *, settings: Sett
 
 
 async def verify_email(session: AsyncSession, actor: Actor, *, token: str) -> User:
-    user, _ = await _consume(session, token, VERIFY_EMAIL)
+    user, _ = await action_tokens.consume(session, token, VERIFY_EMAIL)
     return await users_service.mark_email_verified(session, _as(actor, user), user)
 
 
@@ -110,7 +105,7 @@ async def forgot_password(
     if await _over_account_limits(cache, "password-forgot", user.id):
         return
     minutes = settings.auth.reset_minutes
-    token = await _issue(session, user.id, RESET_PASSWORD, timedelta(minutes=minutes))
+    token = await action_tokens.issue(session, user.id, RESET_PASSWORD, timedelta(minutes=minutes))
     context = {
         "name": user.name,
         "link": _link(settings, "reset-password", token),
@@ -136,7 +131,7 @@ async def reset_password(
     """Sets the password and ends every session of the user. A weak password raises before
     anything is committed, so the link still works for a second try. The click proves
     control of the mailbox, so the address counts as verified too."""
-    user, _ = await _consume(session, token, RESET_PASSWORD)
+    user, _ = await action_tokens.consume(session, token, RESET_PASSWORD)
     acting = _as(actor, user)
     await users_service.set_password(
         session,
@@ -167,7 +162,7 @@ async def request_email_change(
     if await users_service.get_by_email(session, address) is not None:
         raise EmailTaken(f"Another account already uses {address}.")
     hours = settings.auth.verification_hours
-    token = await _issue(
+    token = await action_tokens.issue(
         session, user.id, CHANGE_EMAIL, timedelta(hours=hours), data={"new_email": address}
     )
     context = {
@@ -189,7 +184,7 @@ async def request_email_change(
 
 
 async def confirm_email_change(session: AsyncSession, actor: Actor, *, token: str) -> User:
-    user, data = await _consume(session, token, CHANGE_EMAIL)
+    user, data = await action_tokens.consume(session, token, CHANGE_EMAIL)
     return await users_service.change_email(
         session, _as(actor, user), user, new_email=str(data["new_email"])
     )
@@ -238,76 +233,3 @@ async def _hit(cache: Cache, key: str, limit: Limit) -> tuple[int, int]:
     slot, into = divmod(now, limit.seconds)
     count = await cache.incr(f"{key}:{limit.name}:{slot}", ttl=limit.seconds)
     return count, limit.seconds - into
-
-
-# Action tokens. These queries belong in ``auth/repository.py``; they live here until the
-# lead folds them in (that file was being edited in parallel).
-
-
-async def _issue(
-    session: AsyncSession,
-    user_id: uuid.UUID,
-    purpose: str,
-    lifetime: timedelta,
-    *,
-    data: dict[str, Any] | None = None,
-) -> str:
-    now = clock.now()
-    await session.execute(
-        update(ActionToken)
-        .where(
-            ActionToken.user_id == user_id,
-            ActionToken.purpose == purpose,
-            ActionToken.used_at.is_(None),
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    token = security.new_token()
-    session.add(
-        ActionToken(
-            user_id=user_id,
-            purpose=purpose,
-            token_hash=security.token_hash(token),
-            data=data or {},
-            created_at=now,
-            expires_at=now + lifetime,
-        )
-    )
-    await session.flush()
-    return token
-
-
-async def _consume(session: AsyncSession, token: str, purpose: str) -> tuple[User, dict[str, Any]]:
-    """Marks the token used and returns its user, or raises saying why it cannot be used."""
-    now, digest = clock.now(), security.token_hash(token)
-    claimed = (
-        await session.execute(
-            update(ActionToken)
-            .where(
-                ActionToken.token_hash == digest,
-                ActionToken.purpose == purpose,
-                ActionToken.used_at.is_(None),
-                ActionToken.expires_at > now,
-            )
-            .values(used_at=now)
-            .returning(ActionToken.user_id, ActionToken.data)
-            .execution_options(synchronize_session=False)
-        )
-    ).one_or_none()
-    if claimed is None:
-        raise await _why_unusable(session, digest, purpose)
-    user = await users_service.get(session, claimed.user_id)
-    if user is None:
-        raise TokenInvalid("This link's account no longer exists.")
-    return user, dict(claimed.data or {})
-
-
-async def _why_unusable(session: AsyncSession, digest: str, purpose: str) -> TokenInvalid:
-    row = await session.scalar(select(ActionToken).where(ActionToken.token_hash == digest))
-    if row is not None and row.purpose == purpose and row.used_at is None:
-        return TokenExpired("This link has expired; request a new one and use it sooner.")
-    return TokenInvalid(
-        "This link is not valid: it was already used or replaced by a newer one. "
-        "Request a new link and use the most recent email."
-    )
