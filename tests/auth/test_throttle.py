@@ -172,3 +172,26 @@ async def test_login__ip_over_budget__429_with_rate_limit_headers(
     assert other.status_code == 200
     assert other.headers["X-RateLimit-Remaining"] == str(limit)
     assert first.status_code == 401
+
+
+async def test_unlock_link__from_lock_email__lifts_lock_once(
+    client: httpx.AsyncClient, db: AsyncSession, settings: Settings, delays: list[float]
+) -> None:
+    # Given an account locked by failed logins
+    await create_user(db)
+    for attempt in range(settings.auth.lockout_threshold):
+        await login(client, password=WRONG, ip=f"198.51.100.{attempt}")
+    assert_problem(await login(client, ip="198.51.100.200"), 401, "invalid_credentials")
+    # When the unlock link from the lock email is followed
+    mail = (await db.scalars(select(Job).where(Job.name == "notifications.send_email"))).one()
+    unlock_url = mail.payload["context"]["unlock_url"]
+    assert unlock_url.startswith(f"{settings.http.public_url}/unlock?token=")
+    token = unlock_url.split("token=", 1)[1]
+    response = await client.post("/api/v1/auth/unlock", json={"token": token})
+    assert response.status_code == 204, response.text
+    # Then the right password logs in again, and the link does not work twice
+    assert (await login(client, ip="198.51.100.201")).status_code == 200
+    again = await client.post("/api/v1/auth/unlock", json={"token": token})
+    assert_problem(again, 400, "token_invalid")
+    unlocked = await db.scalars(select(AuditLog).where(AuditLog.action == "auth.account_unlocked"))
+    assert len(list(unlocked)) == 1

@@ -33,6 +33,7 @@ SAMPLE_CONTEXTS: dict[str, dict[str, Any]] = {
         "minutes": 15,
         "ip": "203.0.113.7",
         "reset_url": "http://127.0.0.1:8000/password/forgot",
+        "unlock_url": "http://127.0.0.1:8000/unlock?token=abc",
     },
 }
 

@@ -7,7 +7,13 @@ from fastapi import APIRouter, Response
 
 from keel.access.dependencies import RequestActor
 from keel.auth.dependencies import CurrentActor
-from keel.auth.schemas import LoginRequest, MfaRequiredRead, RefreshRequest, TokenPairRead
+from keel.auth.schemas import (
+    LoginRequest,
+    MfaRequiredRead,
+    RefreshRequest,
+    TokenPairRead,
+    TokenRequest,
+)
 from keel.auth.service import login as login_service
 from keel.auth.service import tokens as tokens_service
 from keel.kit.deps import AppResources, AppSettings, DbSession
@@ -51,6 +57,14 @@ async def refresh(
         settings=resources.settings,
     )
     return _pair(pair)
+
+
+@router.post("/unlock", status_code=204)
+async def unlock(
+    body: TokenRequest, actor: RequestActor, db: DbSession, resources: AppResources
+) -> Response:
+    await login_service.unlock(db, actor, token=body.token, cache=resources.cache)
+    return Response(status_code=204)
 
 
 @router.post("/logout", status_code=204)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +19,7 @@ from keel.audit import service as audit_service
 from keel.audit.schemas import Target
 from keel.auth.errors import InvalidCredentials, MfaVerificationFailed
 from keel.auth.events import SecurityAlert
-from keel.auth.service import mfa, sessions, throttle, tokens
+from keel.auth.service import action_tokens, mfa, sessions, throttle, tokens
 from keel.config import Settings
 from keel.events import service as events_service
 from keel.kit.cache import Cache
@@ -30,6 +31,7 @@ from keel.users.models import ACTIVE, User
 
 ACCOUNT_LOCKED_TEMPLATE = "account_locked"
 MFA_ATTEMPTS_PER_TOKEN = 5
+UNLOCK_LINK_HOURS = 24
 _REFUSAL = "The email or password is wrong. Check both and try again."
 
 
@@ -165,6 +167,15 @@ async def _fail_mfa(
     raise MfaVerificationFailed("That code is not valid; enter the current one from your app.")
 
 
+async def unlock(session: AsyncSession, actor: Actor, *, token: str, cache: Cache) -> None:
+    """The emailed unlock link: clears the lock and the failure count of its account."""
+    user, _ = await action_tokens.consume(session, token, action_tokens.UNLOCK)
+    await throttle.unlock(cache, throttle.account_key(user.email))
+    await audit_service.record(
+        session, _as_user(actor, user), "auth.account_unlocked", target=_target(user)
+    )
+
+
 async def refresh(
     session: AsyncSession, actor: Actor, refresh_token: str, *, cache: Cache, settings: Settings
 ) -> TokenPair:
@@ -236,6 +247,10 @@ async def _announce_lock(
     await events_service.publish(
         session, SecurityAlert(kind="account_locked", user_id=user.id, ip=actor.ip)
     )
+    base = settings.http.public_url.rstrip("/")
+    unlock_token = await action_tokens.issue(
+        session, user.id, action_tokens.UNLOCK, timedelta(hours=UNLOCK_LINK_HOURS)
+    )
     await notifications_service.send_email(
         session,
         to=user.email,
@@ -244,7 +259,8 @@ async def _announce_lock(
             "name": user.name,
             "minutes": settings.auth.lockout_minutes,
             "ip": actor.ip or "an unknown address",
-            "reset_url": f"{settings.http.public_url.rstrip('/')}/password/forgot",
+            "reset_url": f"{base}/password/forgot",
+            "unlock_url": f"{base}/unlock?token={unlock_token}",
         },
     )
 

@@ -108,3 +108,7 @@ async def record_failure(
 
 async def record_success(cache: Cache, account: str) -> None:
     await cache.delete(_failures_key(account))
+
+
+async def unlock(cache: Cache, account: str) -> None:
+    await cache.delete(_failures_key(account), _lock_key(account))
