@@ -17,8 +17,9 @@ from keel.config import Settings
 from keel.events.models import EventRecord
 from keel.kit import clock
 from keel.kit.cache import Cache
+from keel.kit.jobs.models import Job
 from keel.users.models import DISABLED
-from tests.auth.helpers_tokens import bearer, create_user, logged_in, login
+from tests.auth.helpers_tokens import PASSWORD, bearer, create_user, logged_in, login
 from tests.kit.test_http import assert_problem
 
 
@@ -224,3 +225,29 @@ async def test_access_token__user_disabled_after_login__401(
 async def test_login__bad_body__422(client: httpx.AsyncClient) -> None:
     response = await client.post("/api/v1/auth/login", json={"email": "a@b.c"})
     assert_problem(response, 422, "validation_error")
+
+
+async def test_login__new_device__user_mailed_once(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    # Given a user who logged in before from one browser
+    await create_user(db)
+    await logged_in(client)
+    await logged_in(client)
+    assert await new_sign_in_mails(db) == []
+    # When a login comes from another user agent
+    other = await client.post(
+        "/api/v1/auth/login",
+        json={"email": "grace@example.com", "password": PASSWORD},
+        headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"},
+    )
+    assert other.status_code == 200, other.text
+    # Then the user is told, naming the device
+    [mail] = await new_sign_in_mails(db)
+    assert mail.payload["to"] == "grace@example.com"
+    assert "Firefox" in mail.payload["context"]["device"]
+
+
+async def new_sign_in_mails(db: AsyncSession) -> list[Job]:
+    jobs = await db.scalars(select(Job).where(Job.name == "notifications.send_email"))
+    return [j for j in jobs if j.payload["template"] == "new_sign_in"]

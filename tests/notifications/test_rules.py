@@ -35,6 +35,13 @@ SAMPLE_CONTEXTS: dict[str, dict[str, Any]] = {
         "reset_url": "http://127.0.0.1:8000/password/forgot",
         "unlock_url": "http://127.0.0.1:8000/unlock?token=abc",
     },
+    "new_sign_in": {
+        "name": "Ada",
+        "device": "Firefox on Linux",
+        "ip": "203.0.113.7",
+        "when": "2026-11-24 18:00 UTC",
+        "reset_url": "http://127.0.0.1:8000/password/forgot",
+    },
 }
 
 

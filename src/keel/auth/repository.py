@@ -240,3 +240,15 @@ async def action_token_by_hash(session: AsyncSession, digest: str) -> ActionToke
         select(ActionToken).where(ActionToken.token_hash == digest)
     )
     return result
+
+
+async def known_devices(
+    session: AsyncSession, user_id: uuid.UUID, user_agent: str | None
+) -> tuple[bool, bool]:
+    """(has the user logged in before, from this user agent before)."""
+    stmt = select(
+        func.count(),
+        func.count().filter(AuthSession.user_agent == user_agent),
+    ).where(AuthSession.user_id == user_id)
+    total, same = (await session.execute(stmt)).one()
+    return bool(total), bool(same)

@@ -17,11 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from keel.access.schemas import Actor
 from keel.audit import service as audit_service
 from keel.audit.schemas import Target
+from keel.auth import repository
 from keel.auth.errors import InvalidCredentials, MfaVerificationFailed
 from keel.auth.events import SecurityAlert
 from keel.auth.service import action_tokens, mfa, sessions, throttle, tokens
 from keel.config import Settings
 from keel.events import service as events_service
+from keel.kit import clock
 from keel.kit.cache import Cache
 from keel.kit.errors import NotAuthenticated
 from keel.kit.security import KeyRing
@@ -32,6 +34,7 @@ from keel.users.models import ACTIVE, User
 ACCOUNT_LOCKED_TEMPLATE = "account_locked"
 MFA_ATTEMPTS_PER_TOKEN = 5
 UNLOCK_LINK_HOURS = 24
+NEW_SIGN_IN_TEMPLATE = "new_sign_in"
 _REFUSAL = "The email or password is wrong. Check both and try again."
 
 
@@ -93,6 +96,7 @@ async def complete_login(
     session: AsyncSession, actor: Actor, user: User, *, cache: Cache, settings: Settings
 ) -> TokenPair:
     """Start the session once every factor passed (password here, or the MFA step)."""
+    await _notice_new_device(session, user, actor=actor, settings=settings)
     auth_session, refresh_token = await sessions.start(
         session,
         actor,
@@ -165,6 +169,28 @@ async def _fail_mfa(
     if failure.locked_now:
         await _announce_lock(session, actor, user, settings=settings)
     raise MfaVerificationFailed("That code is not valid; enter the current one from your app.")
+
+
+async def _notice_new_device(
+    session: AsyncSession, user: User, *, actor: Actor, settings: Settings
+) -> None:
+    """Mail the user when a login comes from a user agent none of their sessions had (not on
+    the very first login: every device is new then)."""
+    seen_before, same_device = await repository.known_devices(session, user.id, actor.user_agent)
+    if not seen_before or same_device:
+        return
+    await notifications_service.send_email(
+        session,
+        to=user.email,
+        template=NEW_SIGN_IN_TEMPLATE,
+        context={
+            "name": user.name,
+            "device": (actor.user_agent or "an unknown device")[:200],
+            "ip": actor.ip or "an unknown address",
+            "when": clock.now().strftime("%Y-%m-%d %H:%M UTC"),
+            "reset_url": f"{settings.http.public_url.rstrip('/')}/password/forgot",
+        },
+    )
 
 
 async def unlock(session: AsyncSession, actor: Actor, *, token: str, cache: Cache) -> None:
