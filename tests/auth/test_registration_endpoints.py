@@ -201,6 +201,9 @@ async def test_forgot__per_ip_abuse__429_rate_limited(client: httpx.AsyncClient)
     body = assert_problem(refused, 429, "rate_limited")
     assert body["limit"] == limit and body["window"] == 3600
     assert refused.headers["Retry-After"] == str(body["retry_after"])
+    assert refused.headers["X-RateLimit-Limit"] == str(limit)
+    assert refused.headers["X-RateLimit-Remaining"] == "0"
+    assert refused.headers["RateLimit-Policy"] == f"{limit};w=3600"
 
 
 async def test_forgot__bad_input__422(client: httpx.AsyncClient) -> None:

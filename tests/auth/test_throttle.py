@@ -14,6 +14,7 @@ from keel.auth import rules
 from keel.auth.service import throttle
 from keel.config import Settings
 from keel.events.models import EventRecord
+from keel.kit import ratelimit
 from keel.kit.jobs.models import Job
 from tests.auth.helpers_tokens import create_user, login
 from tests.kit.test_http import assert_problem
@@ -49,9 +50,9 @@ def test_lock__threshold_three__locks_once(failures: int, locked: bool, locks_no
 
 
 def test_rate_limit_headers__budget_spent__retry_after_until_window_end() -> None:
-    window = rules.fixed_window(1_000.5, seconds=900)
+    window = ratelimit.fixed_window(1_000.5, seconds=900)
     assert (window.index, window.resets_at) == (1, 1_800)
-    headers = rules.rate_limit_headers(limit=10, used=10, window=window, now=1_000.5)
+    headers = ratelimit.rate_limit_headers(limit=10, used=10, window=window, now=1_000.5)
     assert headers == {
         "X-RateLimit-Limit": "10",
         "X-RateLimit-Remaining": "0",

@@ -5,8 +5,6 @@ usable, how a re-presented refresh token is judged, and the brute-force arithmet
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -99,35 +97,3 @@ def judge_rotated_refresh(
 
 def next_idle_expiry(*, now: datetime, idle_days: int, session_expires_at: datetime) -> datetime:
     return min(now + timedelta(days=idle_days), session_expires_at)
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """A fixed counting window: ``index`` names it in counter keys, ``resets_at`` is when a
-    fresh one starts (Unix seconds)."""
-
-    index: int
-    resets_at: int
-    seconds: int
-
-
-def fixed_window(now: float, *, seconds: int) -> Window:
-    index = math.floor(now / seconds)
-    return Window(index=index, resets_at=(index + 1) * seconds, seconds=seconds)
-
-
-def rate_limit_headers(*, limit: int, used: int, window: Window, now: float) -> dict[str, str]:
-    """CONTRACT "Rate limits": the X-RateLimit-* trio, the IETF draft pair, and Retry-After
-    when nothing is left."""
-    remaining = max(0, limit - used)
-    reset_in = max(1, math.ceil(window.resets_at - now))
-    headers = {
-        "X-RateLimit-Limit": str(limit),
-        "X-RateLimit-Remaining": str(remaining),
-        "X-RateLimit-Reset": str(window.resets_at),
-        "RateLimit-Policy": f"{limit};w={window.seconds}",
-        "RateLimit": f"limit={limit}, remaining={remaining}, reset={reset_in}",
-    }
-    if remaining == 0:
-        headers["Retry-After"] = str(reset_in)
-    return headers

@@ -28,7 +28,7 @@ from keel.audit.schemas import Target
 from keel.auth.service import action_tokens, sessions
 from keel.auth.service.action_tokens import CHANGE_EMAIL, RESET_PASSWORD, VERIFY_EMAIL
 from keel.config import Settings
-from keel.kit import clock
+from keel.kit import ratelimit
 from keel.kit.cache import Cache
 from keel.kit.errors import RateLimited
 from keel.notifications import service as notifications_service
@@ -208,8 +208,8 @@ def _link(settings: Settings, page: str, token: str) -> str:
 
 async def _over_account_limits(cache: Cache, action: str, user_id: uuid.UUID) -> bool:
     for limit in ACCOUNT_LIMITS:
-        count, _ = await _hit(cache, f"auth:{action}:user:{user_id}", limit)
-        if count > limit.count:
+        key = f"auth:{action}:user:{user_id}:{limit.name}"
+        if (await ratelimit.hit(cache, key, limit=limit.count, seconds=limit.seconds)).over:
             return True
     return False
 
@@ -217,19 +217,13 @@ async def _over_account_limits(cache: Cache, action: str, user_id: uuid.UUID) ->
 async def _enforce_ip_limit(cache: Cache, actor: Actor, limit: Limit, action: str) -> None:
     if actor.ip is None:
         return
-    count, retry_after = await _hit(cache, f"auth:{action}:ip:{actor.ip}", limit)
-    if count > limit.count:
+    key = f"auth:{action}:ip:{actor.ip}:{limit.name}"
+    result = await ratelimit.hit(cache, key, limit=limit.count, seconds=limit.seconds)
+    if result.over:
         raise RateLimited(
-            f"Too many requests from your network; wait {retry_after} seconds and try again.",
+            f"Too many requests from your network; wait {result.retry_after} s and try again.",
+            headers=result.headers,
             limit=limit.count,
             window=limit.seconds,
-            retry_after=retry_after,
+            retry_after=result.retry_after,
         )
-
-
-async def _hit(cache: Cache, key: str, limit: Limit) -> tuple[int, int]:
-    """Count one event; returns (events in this window, seconds until the window ends)."""
-    now = int(clock.now().timestamp())
-    slot, into = divmod(now, limit.seconds)
-    count = await cache.incr(f"{key}:{limit.name}:{slot}", ttl=limit.seconds)
-    return count, limit.seconds - into

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from keel.auth import rules
 from keel.auth.errors import LoginRateLimited
 from keel.config import Settings
+from keel.kit import ratelimit
 from keel.kit.cache import Cache
 from keel.users import rules as users_rules
 
@@ -45,7 +46,7 @@ def _lock_key(account: str) -> str:
     return f"auth:login:lock:{account}"
 
 
-def _ip_key(ip: str, window: rules.Window) -> str:
+def _ip_key(ip: str, window: ratelimit.Window) -> str:
     return f"auth:login:ip:{ip}:{window.index}"
 
 
@@ -58,10 +59,10 @@ async def check_ip(cache: Cache, settings: Settings, ip: str | None) -> dict[str
     if ip is None:
         return {}
     now = time.time()
-    window = rules.fixed_window(now, seconds=_lock_seconds(settings))
+    window = ratelimit.fixed_window(now, seconds=_lock_seconds(settings))
     used = int(await cache.get(_ip_key(ip, window)) or 0)
     limit = settings.auth.lockout_threshold
-    headers = rules.rate_limit_headers(limit=limit, used=used, window=window, now=now)
+    headers = ratelimit.rate_limit_headers(limit=limit, used=used, window=window, now=now)
     if rules.is_locked(used, threshold=limit):
         retry_after = int(headers["Retry-After"])
         raise LoginRateLimited(
@@ -97,7 +98,7 @@ async def record_failure(
 ) -> Failure:
     ttl = _lock_seconds(settings)
     if ip is not None:
-        window = rules.fixed_window(time.time(), seconds=ttl)
+        window = ratelimit.fixed_window(time.time(), seconds=ttl)
         await cache.incr(_ip_key(ip, window), ttl=ttl)
     failures = await cache.incr(_failures_key(account), ttl=ttl)
     locked_now = rules.locks_now(failures, threshold=settings.auth.lockout_threshold)
