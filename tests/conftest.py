@@ -23,17 +23,12 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from asgi_lifespan import LifespanManager
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-)
 from fastapi import FastAPI
 from sqlalchemy import delete, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
+from keel.auth.service.tokens import generate_signing_key
 from keel.config import Settings
 from keel.kit.broadcast import Broadcast, MemoryBroadcast, RedisBroadcast
 from keel.kit.cache import Cache, MemoryCache, RedisCache
@@ -46,11 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TEST_DATABASE_URL = os.environ.get("KEEL_TEST_DATABASE_URL") or None
 TEST_REDIS_URL = os.environ.get("KEEL_TEST_REDIS_URL") or None
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
-TEST_SIGNING_KEY = (
-    Ed25519PrivateKey.generate()
-    .private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    .decode()
-)
+TEST_SIGNING_KEY = generate_signing_key()
 
 requires_postgres = pytest.mark.skipif(
     TEST_DATABASE_URL is None, reason="PostgreSQL-only: set KEEL_TEST_DATABASE_URL to run"

@@ -9,12 +9,11 @@ import json
 from typing import Any
 
 import httpx
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.access.schemas import Actor
+from keel.auth.service import tokens
 from keel.config import Settings
 from keel.users import service as users_service
 from keel.users.models import User
@@ -55,16 +54,7 @@ def bearer(access_token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {access_token}"}
 
 
-def new_pem() -> str:
-    return (
-        Ed25519PrivateKey.generate()
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
+new_pem = tokens.generate_signing_key
 
 
 def with_auth(settings: Settings, **changes: Any) -> Settings:

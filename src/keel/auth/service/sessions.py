@@ -53,14 +53,7 @@ async def revoke_all(
         session, user_id, now=clock.now(), reason=reason, keep=keep
     )
     for session_id in revoked:
-        await mark_revoked(cache, session_id)
-        await audit_service.record(
-            session,
-            actor,
-            "session.revoked",
-            target=Target("session", str(session_id)),
-            context={"reason": reason},
-        )
+        await _ended(session, actor, session_id, cache=cache, reason=reason)
     return revoked
 
 
@@ -138,16 +131,24 @@ async def revoke(
 ) -> bool:
     """End one session (logout, "sign out this device"); False when it was already over."""
     revoked = await repository.revoke_session(session, session_id, now=clock.now(), reason=reason)
-    await mark_revoked(cache, session_id)
     if revoked:
-        await audit_service.record(
-            session,
-            actor,
-            "session.revoked",
-            target=Target("session", str(session_id)),
-            context={"reason": reason},
-        )
+        await _ended(session, actor, session_id, cache=cache, reason=reason)
+    else:
+        await mark_revoked(cache, session_id)
     return revoked
+
+
+async def _ended(
+    session: AsyncSession, actor: Actor, session_id: uuid.UUID, *, cache: Cache, reason: str
+) -> None:
+    await mark_revoked(cache, session_id)
+    await audit_service.record(
+        session,
+        actor,
+        "session.revoked",
+        target=Target("session", str(session_id)),
+        context={"reason": reason},
+    )
 
 
 async def list_active(session: AsyncSession, user_id: uuid.UUID) -> list[AuthSession]:

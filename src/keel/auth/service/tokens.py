@@ -88,15 +88,7 @@ def _development_key(path: Path) -> str:
     if path.exists():
         return path.read_text()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    pem = (
-        Ed25519PrivateKey.generate()
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
+    pem = generate_signing_key()
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -108,6 +100,19 @@ def _development_key(path: Path) -> str:
     finally:
         temporary.unlink()
     return path.read_text()
+
+
+def generate_signing_key() -> str:
+    """A new Ed25519 private key as PEM (PKCS#8), as KEEL_AUTH__SIGNING_KEYS takes it."""
+    return (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
 
 
 def _signing_key(pem: str) -> SigningKey:
