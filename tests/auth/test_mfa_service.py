@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.access.schemas import Actor
-from keel.auth import repository
-from keel.auth.errors import InvalidMfaCode, MfaAlreadyEnabled
+from keel.auth import repository, rules
+from keel.auth.errors import InvalidMfaCode, MfaAlreadyEnabled, MfaEnrollmentRequired
 from keel.auth.service import mfa
 from keel.config import Settings
 from keel.kit import clock
@@ -155,3 +155,44 @@ async def test_key_rotation__secret_from_old_key__still_verifies(
     assert factor is not None
     with pytest.raises(InvalidCiphertext, match="no longer configured"):
         KeyRing([new_key]).decrypt(factor.secret_encrypted, context=user.id.bytes)
+
+
+@pytest.mark.parametrize(
+    ("mfa_on", "days_as_admin", "must_enroll"),
+    [
+        (False, 0, False),
+        (False, 6.9, False),
+        (False, 7, True),
+        (False, 30, True),
+        (True, 30, False),
+    ],
+)
+def test_admin_must_enroll__after_grace_without_mfa(
+    mfa_on: bool, days_as_admin: float, must_enroll: bool
+) -> None:
+    now = clock.now()
+    assert (
+        rules.admin_must_enroll(
+            mfa_enabled=mfa_on,
+            admin_since=now - timedelta(days=days_as_admin),
+            now=now,
+            grace_days=7,
+        )
+        is must_enroll
+    )
+
+
+async def test_ensure_admin_may_act__grace_over__enrollment_required(
+    db: AsyncSession, keyring: KeyRing
+) -> None:
+    user = await new_user(db)
+    await mfa.ensure_admin_may_act(db, user, admin_since=clock.now(), grace_days=7)
+    with pytest.raises(MfaEnrollmentRequired):
+        await mfa.ensure_admin_may_act(
+            db, user, admin_since=clock.now() - timedelta(days=8), grace_days=7
+        )
+    await mfa.start_enrollment(db, Actor.system(), user, keyring=keyring)
+    with pytest.raises(MfaEnrollmentRequired):  # started but not confirmed
+        await mfa.ensure_admin_may_act(
+            db, user, admin_since=clock.now() - timedelta(days=8), grace_days=7
+        )

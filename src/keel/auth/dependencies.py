@@ -12,12 +12,13 @@ import uuid
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.access.dependencies import request_actor
 from keel.access.schemas import Actor
 from keel.auth.errors import MfaEnrollmentRequired
 from keel.auth.service import mfa, sessions, tokens
-from keel.kit.deps import AppResources, DbSession
+from keel.kit.deps import AppResources, DbSession, Resources
 from keel.users import service as users_service
 from keel.users.models import ACTIVE, User
 
@@ -36,9 +37,22 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
+#: The web pages' session cookie (issue "web"): it carries the same access token, so a browser
+#: and an API client of one session resolve to the same Actor through :func:`actor_for_token`.
+#: The API itself reads only the Authorization header (cookies there would need CSRF tokens).
+SESSION_COOKIE = "__Host-keel_session"
+
+
 async def current_actor(request: Request, db: DbSession, resources: AppResources) -> Actor:
+    return await actor_for_token(request, bearer_token(request), db=db, resources=resources)
+
+
+async def actor_for_token(
+    request: Request, token: str, *, db: AsyncSession, resources: Resources
+) -> Actor:
+    """The session's Actor for an access token, from a header or the web session cookie."""
     try:
-        claims = tokens.read_access_token(resources.settings, bearer_token(request))
+        claims = tokens.read_access_token(resources.settings, token)
     except tokens.InvalidToken:
         raise not_authenticated(
             "The access token is invalid or expired; refresh it or log in again."

@@ -97,3 +97,11 @@ def judge_rotated_refresh(
 
 def next_idle_expiry(*, now: datetime, idle_days: int, session_expires_at: datetime) -> datetime:
     return min(now + timedelta(days=idle_days), session_expires_at)
+
+
+def admin_must_enroll(
+    *, mfa_enabled: bool, admin_since: datetime, now: datetime, grace_days: int
+) -> bool:
+    """An organization admin without MFA may act during the grace period (so sign-up, landing
+    on the dashboard and creating a first item are never blocked), and not after it."""
+    return not mfa_enabled and now - admin_since >= timedelta(days=grace_days)

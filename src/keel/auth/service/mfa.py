@@ -21,8 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from keel.access.schemas import Actor
 from keel.audit import service as audit_service
 from keel.audit.schemas import Target
-from keel.auth import repository
-from keel.auth.errors import InvalidMfaCode, MfaAlreadyEnabled, MfaNotEnrolled
+from keel.auth import repository, rules
+from keel.auth.errors import (
+    InvalidMfaCode,
+    MfaAlreadyEnabled,
+    MfaEnrollmentRequired,
+    MfaNotEnrolled,
+)
 from keel.auth.models import TotpFactor
 from keel.kit import clock, security
 from keel.kit.security import KeyRing
@@ -102,6 +107,24 @@ async def regenerate_recovery_codes(
         session, actor, "mfa.recovery_codes_regenerated", target=_target(user)
     )
     return codes
+
+
+async def ensure_admin_may_act(
+    session: AsyncSession, user: User, *, admin_since: datetime, grace_days: int
+) -> None:
+    """The gate for an organization's administrative operations (members, roles, billing,
+    API keys, webhooks, deleting the organization): raises ``MfaEnrollmentRequired`` once the
+    admin's grace period (``KEEL_AUTH__MFA_GRACE_DAYS``) is over without MFA."""
+    if rules.admin_must_enroll(
+        mfa_enabled=await is_enabled(session, user.id),
+        admin_since=admin_since,
+        now=clock.now(),
+        grace_days=grace_days,
+    ):
+        raise MfaEnrollmentRequired(
+            "Administrators must turn on two-factor authentication: POST /api/v1/me/mfa/totp, "
+            "then confirm it. Only enrollment is allowed until then."
+        )
 
 
 async def is_enabled(session: AsyncSession, user_id: uuid.UUID) -> bool:
