@@ -34,10 +34,14 @@ async def explode(item_id: int) -> None:
     raise RuntimeError(f"probe exploded on item {item_id}")
 
 
+class _EnvelopeServer(ThreadingHTTPServer):
+    envelopes: list[bytes]
+
+
 class _Recorder(BaseHTTPRequestHandler):
     """Accepts Sentry envelopes (gzip or deflate) and keeps their bodies."""
 
-    envelopes: list[bytes]
+    server: _EnvelopeServer
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -46,7 +50,7 @@ class _Recorder(BaseHTTPRequestHandler):
             body = gzip.decompress(body)
         elif encoding == "deflate":
             body = zlib.decompress(body)
-        self.server.envelopes.append(body)  # type: ignore[attr-defined]
+        self.server.envelopes.append(body)
         self.send_response(200)
         self.end_headers()
 
@@ -56,8 +60,8 @@ class _Recorder(BaseHTTPRequestHandler):
 
 class SentryRecorder:
     def __init__(self) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-        self.server.envelopes = []  # type: ignore[attr-defined]
+        self.server = _EnvelopeServer(("127.0.0.1", 0), _Recorder)
+        self.server.envelopes = []
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
@@ -66,8 +70,7 @@ class SentryRecorder:
 
     @property
     def received(self) -> str:
-        envelopes: list[bytes] = self.server.envelopes  # type: ignore[attr-defined]
-        return b"\n".join(envelopes).decode("utf-8", "replace")
+        return b"\n".join(self.server.envelopes).decode("utf-8", "replace")
 
 
 @pytest.fixture

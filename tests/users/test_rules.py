@@ -14,15 +14,15 @@ def full_width(text: str) -> str:
     return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
 
 
-def messages(password: str, **kwargs: object) -> list[str]:
-    defaults: dict[str, object] = {
-        "min_length": 12,
-        "email": "ada@example.com",
-        "name": "Grace Hopper",
-    }
+def messages(
+    password: str,
+    *,
+    min_length: int = 12,
+    email: str | None = "ada@example.com",
+    name: str | None = "Grace Hopper",
+) -> list[str]:
     violations = rules.password_violations(
-        rules.normalize_password(password),
-        **{**defaults, **kwargs},  # type: ignore[arg-type]
+        rules.normalize_password(password), min_length=min_length, email=email, name=name
     )
     return [v.message for v in violations]
 

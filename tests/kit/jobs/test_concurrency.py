@@ -186,14 +186,16 @@ async def test_listen__enqueue_committed_elsewhere__wakes_idle_worker(
 
 
 @requires_postgres
-async def test_listen__rolled_back_enqueue__no_wakeup(committed_resources: Resources) -> None:
+async def test_listen__rolled_back_enqueue__no_wakeup(
+    committed_resources: Resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
     woken: list[object] = []
     own = Database(create_engine(committed_resources.settings))
     live = Resources(
         committed_resources.settings, own, committed_resources.cache, committed_resources.broadcast
     )
     worker = runner(live, {}, poll_interval=30.0)
-    worker._notified = lambda *args: woken.append(args)  # type: ignore[method-assign]
+    monkeypatch.setattr(worker, "_notified", lambda *args: woken.append(args))
     await worker.start()
     queue.unregister_wakeup(worker._wakeup)
     try:
