@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from datetime import time as clock
 
@@ -276,9 +277,11 @@ def test_time_window__dst_change_day__uses_the_day_offset(when: str, holds: bool
         (lambda: Environment(ip=None, now=datetime(2025, 1, 1)), "timezone-aware"),
     ],
 )
-def test_conditions__invalid_construction__refused(build: object, message: str) -> None:
+def test_conditions__invalid_construction__refused(
+    build: Callable[[], object], message: str
+) -> None:
     with pytest.raises(ValueError, match=message):
-        build()  # type: ignore[operator]
+        build()
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,8 +14,8 @@ from keel.auth.dependencies import SESSION_COOKIE, CurrentActor, actor_for_token
 from keel.config import Settings
 from keel.kit.deps import AppResources, DbSession, Resources
 from keel.kit.routing import api_router
-from keel.main import create_app
 from tests.auth.helpers_tokens import bearer, create_user, logged_in
+from tests.helpers.app import client_for
 
 probe = api_router(prefix="/probe")
 
@@ -40,12 +39,8 @@ async def from_cookie(
 async def probe_client(
     settings: Settings, resources: Resources
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, resources=resources, run_worker=False)
-    app.include_router(probe, prefix="/api/v1")
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
-            yield c
+    async with client_for(settings, resources, probe, base_url="https://testserver") as c:
+        yield c
 
 
 async def test_actor__header_and_cookie_of_one_session__same_actor(

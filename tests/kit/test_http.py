@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 from keel.config import Settings
 from keel.kit.deps import Resources
 from keel.kit.routing import api_router
 from keel.main import create_app
+from tests.helpers.app import client_for
 
 probe = api_router(prefix="/probe")
 
@@ -38,12 +38,8 @@ async def boom() -> None:
 async def probe_client(
     settings: Settings, resources: Resources
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app: FastAPI = create_app(settings, resources=resources, run_worker=False)
-    app.include_router(probe, prefix="/api/v1")
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield c
+    async with client_for(settings, resources, probe, raise_app_exceptions=False) as c:
+        yield c
 
 
 def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, object]:

@@ -10,8 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +19,7 @@ from keel.kit.deps import Resources
 from keel.kit.jobs import JobContext
 from keel.kit.middleware import UNMATCHED_ROUTE
 from keel.kit.routing import api_router
-from keel.main import create_app
+from tests.helpers.app import client_for
 from tests.helpers.jobs import runner
 
 probe = api_router(prefix="/probe")
@@ -41,12 +39,8 @@ async def read_file(path: str) -> dict[str, str]:
 async def metrics_client(
     settings: Settings, resources: Resources
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app: FastAPI = create_app(settings, resources=resources, run_worker=False)
-    app.include_router(probe, prefix="/api/v1")
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield c
+    async with client_for(settings, resources, probe) as c:
+        yield c
 
 
 def requests_total(method: str, route: str, status_code: int) -> float:

@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -20,7 +19,7 @@ from keel.kit.deps import Resources
 from keel.kit.repository import InvalidCursor, Repository
 from keel.kit.routing import api_router
 from keel.kit.schemas import PageParams, Pagination
-from keel.main import create_app
+from tests.helpers.app import client_for
 
 
 class AuditRepository(Repository[AuditLog]):
@@ -104,12 +103,8 @@ async def page_probe(page: Pagination) -> dict[str, object]:
 async def client_with_probe(
     settings: Settings, resources: Resources
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, resources=resources, run_worker=False)
-    app.include_router(probe, prefix="/api/v1")
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield c
+    async with client_for(settings, resources, probe) as c:
+        yield c
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from keel.kit.jobs.models import Job
 from keel.kit.routing import api_router
 from keel.main import create_app
 from tests.conftest import TEST_DATABASE_URL
+from tests.helpers.app import client_for
 from tests.helpers.jobs import all_jobs
 
 probe = api_router(prefix="/tx")
@@ -56,12 +57,8 @@ async def fails_at_commit(session: DbSession) -> dict[str, str]:
 
 @pytest.fixture
 async def tx_client(settings: Settings, resources: Resources) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, resources=resources, run_worker=False)
-    app.include_router(probe, prefix="/api/v1")
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield c
+    async with client_for(settings, resources, probe, raise_app_exceptions=False) as c:
+        yield c
 
 
 async def test_request__succeeds__event_committed(
