@@ -8,11 +8,11 @@ import asyncio
 from typing import Any
 
 from alembic import context
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, make_url, text
 
 from keel.config import Settings, get_settings
 from keel.kit.db import create_engine
-from keel.models import metadata
+from keel.models import include_in_autogenerate, metadata
 
 config = context.config
 
@@ -26,6 +26,7 @@ def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
+        include_object=include_in_autogenerate,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         compare_server_default=True,
@@ -39,6 +40,25 @@ def _run_sync(connection: Connection) -> None:
     _configure(connection)
     with context.begin_transaction():
         context.run_migrations()
+        if connection.dialect.name == "postgresql":
+            _grant_runtime_role(connection)
+
+
+def _grant_runtime_role(connection: Connection) -> None:
+    """Migrations run as the tables' owner; the runtime role (the user of KEEL_DATABASE__URL)
+    gets data access only: never ownership, DDL, or writes to the migration history."""
+    runtime = make_url(_settings().database_url).username
+    owner = connection.execute(text("SELECT current_user")).scalar_one()
+    if not runtime or runtime == owner:
+        return
+    role = connection.dialect.identifier_preparer.quote(runtime)
+    for statement in (
+        f"GRANT USAGE ON SCHEMA public TO {role}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",
+        f"REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM {role}",
+    ):
+        connection.execute(text(statement))
 
 
 async def _run_online() -> None:
@@ -46,7 +66,7 @@ async def _run_online() -> None:
     if connection is not None:
         await connection.run_sync(_run_sync)
         return
-    engine = create_engine(_settings())
+    engine = create_engine(_settings().for_migrations())
     try:
         async with engine.connect() as conn:
             await conn.run_sync(_run_sync)
@@ -56,7 +76,9 @@ async def _run_online() -> None:
 
 
 if context.is_offline_mode():
-    context.configure(url=_settings().database_url, target_metadata=metadata, literal_binds=True)
+    context.configure(
+        url=_settings().for_migrations().database_url, target_metadata=metadata, literal_binds=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 else:

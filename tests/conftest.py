@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 
 from keel.auth.service.tokens import generate_signing_key
 from keel.config import Settings
+from keel.kit import tenancy
 from keel.kit.broadcast import Broadcast, MemoryBroadcast, RedisBroadcast
 from keel.kit.cache import Cache, MemoryCache, RedisCache
 from keel.kit.db import Database, create_engine
@@ -103,15 +104,35 @@ def run_tag(worker_id: str, request: pytest.FixtureRequest) -> str:
     return f"{run}_{worker_id}"
 
 
+#: On PostgreSQL the suite runs as this role, as production does: not superuser, not
+#: BYPASSRLS, not the tables' owner, so row-level security is exercised by every test.
+RUNTIME_ROLE = "keel_runtime_test"
+
+
 @pytest.fixture(scope="session")
 def database_url(run_tag: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The owner's URL (migrations); ``settings`` derives the runtime role's URL from it."""
     if TEST_DATABASE_URL is None:
         yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'keel.db'}"
         return
     name = f"keel_t_{run_tag}".lower()
     asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(
+        _postgres_admin(
+            f"DO $$ BEGIN CREATE ROLE {RUNTIME_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; "
+            "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+        )
+    )
     yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
     asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def runtime_url(owner_url: str) -> str:
+    """The same database as the runtime role (PostgreSQL); SQLite has one user."""
+    url = make_url(owner_url)
+    if url.get_backend_name() == "sqlite":
+        return owner_url
+    return url.set(username=RUNTIME_ROLE, password=None).render_as_string(hide_password=False)
 
 
 async def _postgres_admin(statement: str) -> None:
@@ -129,7 +150,7 @@ def make_settings(
         "env": "test",
         "secret_key": TEST_SECRET,
         "data_dir": data_dir,
-        "database": {"url": database_url},
+        "database": {"url": runtime_url(database_url), "migration_url": database_url},
         "redis": {"url": TEST_REDIS_URL, "prefix": redis_prefix},
         "jobs": {"concurrency": 1, "poll_interval": 0.05, "backoff_base": 0.01, "backoff_max": 0.1},
         "log": {"format": "json"},
@@ -243,6 +264,7 @@ async def committed_database(engine: AsyncEngine) -> AsyncIterator[Database]:
     database = Database(engine)
     yield database
     async with database.transaction() as session:
+        await tenancy.enter_platform(session, reason="test cleanup empties every tenant")
         for table in reversed(metadata.sorted_tables):
             await session.execute(delete(table))
 

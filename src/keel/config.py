@@ -28,6 +28,12 @@ class DatabaseSettings(BaseModel):
         description="SQLAlchemy URL, e.g. postgresql+asyncpg://user@host/db. "
         "Unset: SQLite at <data_dir>/keel.db.",
     )
+    migration_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL of the role that owns the tables, used only by migrations. "
+        "Unset: the runtime URL. Set it so the runtime role is not the owner (row-level "
+        "security; keel doctor checks).",
+    )
     pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections kept open.")
     max_overflow: int = Field(default=10, ge=0, description="Extra connections under load.")
     pool_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for a connection.")
@@ -197,6 +203,13 @@ class Settings(BaseSettings):
                 "KEEL_ENV=production; generate one with: openssl genpkey -algorithm ed25519"
             )
         return self
+
+    def for_migrations(self) -> Settings:
+        """These settings with the owner's URL: what ``alembic`` connects with."""
+        url = self.database.migration_url
+        if url is None:
+            return self
+        return self.model_copy(update={"database": self.database.model_copy(update={"url": url})})
 
     @property
     def database_url(self) -> str:

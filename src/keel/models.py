@@ -1,12 +1,35 @@
 """Imports every domain's models so ``Base.metadata`` holds the whole schema (for Alembic)."""
 
+from typing import Any
+
 from keel.audit import models as audit_models
 from keel.auth import models as auth_models
 from keel.events import models as events_models
 from keel.kit.db import Base
 from keel.kit.jobs import models as jobs_models
+from keel.organizations import models as organizations_models
+from keel.projects import models as projects_models
 from keel.users import models as users_models
 
-__all__ = ["Base", "audit_models", "auth_models", "events_models", "jobs_models", "users_models"]
+__all__ = [
+    "Base",
+    "audit_models",
+    "auth_models",
+    "events_models",
+    "jobs_models",
+    "organizations_models",
+    "projects_models",
+    "users_models",
+]
 
 metadata = Base.metadata
+
+#: Dialect-specific full-text search objects the migrations create by hand (see
+#: ``keel.projects.models``): autogenerate must neither drop nor recreate them.
+UNMODELLED = ("documents_fts", "search_vector", "ix_documents_search_vector")
+
+
+def include_in_autogenerate(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    return not (reflected and name is not None and name.startswith(UNMODELLED))

@@ -7,12 +7,17 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from keel.models import metadata
+from keel.models import include_in_autogenerate, metadata
 
 
 def _diff(connection: Connection) -> list[object]:
     context = MigrationContext.configure(
-        connection, opts={"compare_type": True, "compare_server_default": True}
+        connection,
+        opts={
+            "compare_type": True,
+            "compare_server_default": True,
+            "include_object": include_in_autogenerate,
+        },
     )
     return list(compare_metadata(context, metadata))
 

@@ -16,7 +16,7 @@ from sqlalchemy import ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from keel.kit import clock
-from keel.kit.db import Base, IdMixin
+from keel.kit.db import Base, IdMixin, JSONDocument
 
 
 class AuthSession(IdMixin, Base):
@@ -84,3 +84,28 @@ class RecoveryCode(IdMixin, Base):
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     used_at: Mapped[datetime | None]
+
+
+class ApiKey(IdMixin, Base):
+    """A service account's credential in one organization. The secret is shown once; only its
+    SHA-256 is kept, with a short ``prefix`` so people can tell their keys apart."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        Index("ix_api_keys_organization_id_created_at", "organization_id", "created_at"),
+    )
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    permissions: Mapped[list[str]] = mapped_column(JSONDocument(), default=list)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

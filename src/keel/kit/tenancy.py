@@ -1,0 +1,70 @@
+"""Which tenant the current transaction works for: the second wall, PostgreSQL row-level
+security (ADR 0009).
+
+The values are set with ``set_config(name, value, is_local => true)``: they end with the
+transaction, so a pooled connection never carries one tenant into the next request (a bare
+``SET`` would). A transaction that sets nothing sees no tenant row at all. SQLite has no RLS;
+there the values are only remembered on the session, and the code's own tenant filter (the
+typed proof in every tenant repository) is the one wall.
+
+Three scopes, each a policy clause in the migrations:
+
+- ``keel.org_id``: rows of that organization;
+- ``keel.user_id``: the user's own memberships (and the organizations they belong to), which
+  is how "my organizations" is listed across tenants;
+- ``keel.platform = on``: every row. Only for operations that are cross-tenant by nature — a
+  superadmin, a credential lookup by its secret, a job sweeping all tenants. Each caller says
+  why, and ``grep enter_platform`` lists them all.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+ORG_SETTING = "keel.org_id"
+USER_SETTING = "keel.user_id"
+PLATFORM_SETTING = "keel.platform"
+_INFO_KEY = "keel.tenancy"
+
+
+async def enter_tenant(
+    session: AsyncSession, org_id: uuid.UUID, *, user_id: uuid.UUID | None = None
+) -> None:
+    await _apply(session, {ORG_SETTING: str(org_id), USER_SETTING: _text(user_id)})
+
+
+async def enter_user(session: AsyncSession, user_id: uuid.UUID) -> None:
+    await _apply(session, {USER_SETTING: str(user_id)})
+
+
+async def enter_platform(session: AsyncSession, *, reason: str) -> None:
+    """Lift tenant isolation for the rest of this transaction. ``reason`` documents the call
+    site (and shows up in SQL logs as a comment-free, greppable argument)."""
+    del reason
+    await _apply(session, {PLATFORM_SETTING: "on"})
+
+
+def current(session: AsyncSession) -> dict[str, str]:
+    """The values set in this session's current transaction (empty when none)."""
+    entry = session.info.get(_INFO_KEY)
+    if entry is None or entry[0] is not session.get_transaction():
+        return {}
+    return dict(entry[1])
+
+
+def _text(value: uuid.UUID | None) -> str:
+    return "" if value is None else str(value)
+
+
+async def _apply(session: AsyncSession, values: dict[str, str]) -> None:
+    known = current(session)
+    wanted = {name: value for name, value in values.items() if known.get(name) != value}
+    if not wanted:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        calls = [func.set_config(name, value, True) for name, value in wanted.items()]
+        await session.execute(select(*calls))
+    session.info[_INFO_KEY] = (session.get_transaction(), {**known, **wanted})
