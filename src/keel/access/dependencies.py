@@ -3,7 +3,8 @@ request came from. Sign-up, login and emailed links act as it; audit entries nam
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
@@ -21,3 +22,21 @@ def request_actor(request: Request) -> Actor:
 
 
 RequestActor = Annotated[Actor, Depends(request_actor)]
+
+
+#: Dependencies that guard a route, with what they require ("authenticated", "member",
+#: "documents:write", ...). The architecture test proves every API route depends on one of
+#: them or is listed as public.
+REQUIREMENTS: dict[Callable[..., Any], str] = {}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def requirement(name: str) -> Callable[[F], F]:
+    """Mark a FastAPI dependency as an authorization requirement named ``name``."""
+
+    def mark(dependency: F) -> F:
+        REQUIREMENTS[dependency] = name
+        return dependency
+
+    return mark

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Literal, NewType
+from datetime import datetime
+from typing import Literal
 
 from keel.access.rules import PolicySet, Subject
+from keel.kit.tenancy import AccessibleOrgId
 
-#: An organization id the current actor was proven to reach (tenant repositories take only this).
-AccessibleOrgId = NewType("AccessibleOrgId", uuid.UUID)
+__all__ = ["AccessibleOrgId", "Actor", "ActorKind", "OrgAccess"]
 
 ActorKind = Literal["user", "api_key", "service", "system", "staff"]
 
@@ -65,3 +66,5 @@ class OrgAccess:
     #: The caller's built-in organization role (None for a superadmin who is not a member).
     role: str | None
     plan: str
+    #: When the caller joined (None for a non-member): starts an admin's MFA grace period.
+    member_since: datetime | None = None

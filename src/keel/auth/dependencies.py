@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keel.access.dependencies import request_actor
+from keel.access.dependencies import request_actor, requirement
 from keel.access.schemas import Actor
 from keel.auth.errors import MfaEnrollmentRequired
 from keel.auth.service import mfa, sessions, tokens
@@ -43,6 +43,7 @@ def bearer_token(request: Request) -> str:
 SESSION_COOKIE = "__Host-keel_session"
 
 
+@requirement("authenticated")
 async def current_actor(request: Request, db: DbSession, resources: AppResources) -> Actor:
     return await actor_for_token(request, bearer_token(request), db=db, resources=resources)
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from keel.kit.db import Base
 from keel.kit.errors import ValidationFailed
 from keel.kit.schemas import PageParams
+from keel.kit.tenancy import AccessibleOrgId
 
 M = TypeVar("M", bound=Base)
 
@@ -82,6 +83,27 @@ class Repository(Generic[M]):
             _encode_cursor([getattr(items[-1], k.key) for k in keys]) if has_more else None
         )
         return Window(items=items, next_cursor=next_cursor)
+
+
+class TenantRepository(Repository[M]):
+    """A repository of a tenant table: constructed with the typed proof of access, and every
+    statement it builds is narrowed to that organization (GUIDE §3.2). Another tenant's row
+    is simply not found."""
+
+    def __init__(self, session: AsyncSession, org_id: AccessibleOrgId) -> None:
+        super().__init__(session)
+        self.org_id = org_id
+
+    def base_statement(self) -> Select[M]:
+        return select(self.model).where(self.model.organization_id == self.org_id)
+
+    async def add(self, obj: M) -> M:
+        row: Any = obj  # every tenant model has organization_id
+        if row.organization_id is None:
+            row.organization_id = self.org_id
+        elif row.organization_id != self.org_id:
+            raise ValueError("a tenant repository only adds rows of its own organization")
+        return await super().add(obj)
 
 
 def _encode_cursor(values: list[Any]) -> str:

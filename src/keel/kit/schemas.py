@@ -35,3 +35,11 @@ def page_params(
 
 
 Pagination = Annotated[PageParams, Depends(page_params)]
+
+
+class Input(BaseModel):
+    """Base of every request body: an unknown field is a 422, never silently dropped, so a
+    body naming ``organization_id``, ``role`` or ``is_superadmin`` where it does not belong
+    is refused rather than half-applied (mass assignment)."""
+
+    model_config = ConfigDict(extra="forbid")

@@ -20,9 +20,14 @@ Three scopes, each a policy clause in the migrations:
 from __future__ import annotations
 
 import uuid
+from typing import NewType
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+#: An organization id the current actor was proven to reach. Tenant repositories take only
+#: this; ``keel.organizations.service.access.open_org`` alone produces it.
+AccessibleOrgId = NewType("AccessibleOrgId", uuid.UUID)
 
 ORG_SETTING = "keel.org_id"
 USER_SETTING = "keel.user_id"

@@ -1,38 +1,24 @@
-"""``/api/v1/me``: the caller's own account — read (CONTRACT.md), edit the profile, change
-the password or the email address, delete the account."""
+"""``/api/v1/me``: the caller's own account — edit the profile, change the password or the
+email address, delete the account. ``GET /me`` (with memberships) is served by organizations."""
 
 from __future__ import annotations
 
 from fastapi import Response
 
-from keel.auth.dependencies import CurrentActor, CurrentUser, EnrollingUser
+from keel.auth.dependencies import CurrentActor, CurrentUser
 from keel.auth.schemas import (
     Accepted,
     EmailChangeRequest,
-    MeRead,
     PasswordChangeRequest,
     PasswordConfirmation,
 )
-from keel.auth.service import mfa, registration, sessions
+from keel.auth.service import registration, sessions
 from keel.kit.deps import AppResources, DbSession
 from keel.kit.routing import api_router
 from keel.users import service as users_service
 from keel.users.schemas import UserRead, UserUpdate
 
 router = api_router(tags=["me"])
-
-
-@router.get("/me", response_model=MeRead)
-async def read_me(user: EnrollingUser, db: DbSession) -> MeRead:
-    return MeRead(
-        id=user.id,
-        email=user.email,
-        name=user.name,
-        email_verified=user.email_verified_at is not None,
-        mfa_enabled=await mfa.is_enabled(db, user.id),
-        # Memberships arrive with the tenancy issue; until then a user belongs to none.
-        organizations=[],
-    )
 
 
 @router.patch("/me", response_model=UserRead)

@@ -1,0 +1,82 @@
+"""Who may call a tenant route, declared in its signature (GUIDE §3.3).
+
+``OrgMember`` proves the caller belongs to the ``{org_id}`` of the path (404 otherwise, for
+every verb) and sets the tenant for row-level security. ``requires("area:verb")`` builds the
+named aliases below: the caller must hold the permission at *some* scope (403 otherwise);
+services then check the scope against the row they fetched. Each alias's dependency is registered
+in ``keel.access.dependencies.REQUIREMENTS``, which the architecture test reads to prove every
+route is guarded.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keel.access import service as access
+from keel.access.dependencies import requirement
+from keel.access.schemas import OrgAccess
+from keel.auth.dependencies import CurrentActor
+from keel.auth.service import mfa
+from keel.kit.deps import SAFE_METHODS, AppSettings, DbSession
+from keel.kit.errors import PermissionDenied
+from keel.organizations.service import access as org_access
+from keel.users import service as users_service
+
+#: Organization-wide administrative permissions: an admin past the MFA grace period must
+#: enroll before using them.
+ADMIN_PERMISSIONS = frozenset(
+    {"users:create", "users:update", "users:delete", "billing:update", "settings:update"}
+)
+
+
+@requirement("member")
+async def org_member(
+    org_id: uuid.UUID, request: Request, actor: CurrentActor, db: DbSession
+) -> OrgAccess:
+    return await org_access.open_org(db, actor, org_id, writes=request.method not in SAFE_METHODS)
+
+
+OrgMember = Annotated[OrgAccess, Depends(org_member)]
+
+
+def requires(permission: str) -> Any:
+    """``Annotated[OrgAccess, Depends(...)]`` for a route that needs ``permission``."""
+
+    @requirement(permission)
+    async def dependency(org: OrgMember, db: DbSession, settings: AppSettings) -> OrgAccess:
+        if not access.holds_somewhere(org, permission):
+            raise PermissionDenied(
+                f"Your role in this organization does not include {permission}; ask an admin.",
+                permission=permission,
+            )
+        if permission in ADMIN_PERMISSIONS:
+            await _admin_mfa_gate(db, org, grace_days=settings.auth.mfa_grace_days)
+        return org
+
+    dependency.__name__ = f"requires_{permission.replace(':', '_')}"
+    return Annotated[OrgAccess, Depends(dependency)]
+
+
+async def _admin_mfa_gate(db: AsyncSession, org: OrgAccess, *, grace_days: int) -> None:
+    user_id = org.actor.user_id
+    if org.role != "admin" or org.actor.kind != "user" or user_id is None:
+        return
+    user = await users_service.get(db, user_id)
+    if user is not None and org.member_since is not None:
+        await mfa.ensure_admin_may_act(
+            db, user, admin_since=org.member_since, grace_days=grace_days
+        )
+
+
+CanManageOrganization = requires("settings:update")
+CanReadMembers = requires("users:read")
+CanInviteMembers = requires("users:create")
+CanManageMembers = requires("users:update")
+CanRemoveMembers = requires("users:delete")
+CanReadTeams = requires("team:read")
+CanManageTeams = requires("team:write")
+CanManageAccess = requires("settings:update")

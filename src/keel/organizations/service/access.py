@@ -1,0 +1,122 @@
+"""``open_org``: the one place an :class:`~keel.access.schemas.OrgAccess` is made.
+
+Order matters (GUIDE §3.3): first prove the organization exists *for this caller* (member,
+the platform superadmin, or an API key of that very organization) and answer 404 otherwise,
+so a 403 can never reveal another tenant's object; only then do routes check permissions.
+The same call sets the transaction's tenant for PostgreSQL row-level security.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keel.access.rules import EMPTY_POLICIES, PolicySet, Role, Subject
+from keel.access.schemas import AccessibleOrgId, Actor, OrgAccess
+from keel.audit import service as audit_service
+from keel.audit.schemas import Target
+from keel.kit import tenancy
+from keel.organizations import rules
+from keel.organizations.errors import OrganizationNotFound, OrganizationSuspended
+from keel.organizations.models import SUSPENDED, CustomRole, Organization
+from keel.organizations.repository import organizations as repository
+from keel.users.models import ACTIVE
+
+
+async def open_org(
+    session: AsyncSession, actor: Actor, org_id: uuid.UUID, *, writes: bool = False
+) -> OrgAccess:
+    """The caller's standing in ``org_id``; ``writes`` when the request may change data (a
+    superadmin's override of tenancy is then audited)."""
+    user_id = actor.user_id
+    if user_id is None or (actor.kind == "api_key" and actor.organization_id != org_id):
+        raise OrganizationNotFound()
+    await tenancy.enter_tenant(session, org_id, user_id=user_id)
+    found = await repository.access_row(session, org_id, user_id)
+    if found is None or found.organization is None or found.user.status != ACTIVE:
+        raise OrganizationNotFound()
+    superadmin = found.user.is_superadmin and actor.kind == "user"
+    if found.membership is None and not superadmin:
+        raise OrganizationNotFound()
+    org = found.organization
+    if org.status == SUSPENDED and not superadmin:
+        raise OrganizationSuspended()
+    access = OrgAccess(
+        org_id=AccessibleOrgId(org.id),
+        actor=actor,
+        subject=Subject(
+            user_id=user_id,
+            organization_id=org.id,
+            roles=_roles(found.membership.role, found.custom_role) if found.membership else (),
+            team_ids=frozenset(
+                [found.membership.team_id] if found.membership and found.membership.team_id else []
+            ),
+            is_superadmin=superadmin,
+            attributes=found.user.attributes or {},
+        ),
+        policies=await _policies(session, org),
+        role=found.membership.role if found.membership else None,
+        plan=org.plan,
+        member_since=found.membership.joined_at if found.membership else None,
+    )
+    if found.membership is None and writes:
+        await _audit_override(session, actor, org)
+    return access
+
+
+def _roles(role: str, custom: CustomRole | None) -> tuple[Role, ...]:
+    extra = rules.custom_role_of(custom.name, custom.grants) if custom is not None else None
+    return rules.member_roles(role, extra)
+
+
+async def _audit_override(session: AsyncSession, actor: Actor, org: Organization) -> None:
+    await audit_service.record(
+        session,
+        actor,
+        "access.superadmin_override",
+        target=Target(type="organization", id=str(org.id), organization_id=org.id),
+    )
+
+
+# ---- compiled policies, cached per process by (organization, access_version) ------------------
+
+_COMPILED: OrderedDict[tuple[uuid.UUID, int], PolicySet] = OrderedDict()
+_COMPILED_MAX = 4096
+
+
+async def _policies(session: AsyncSession, org: Organization) -> PolicySet:
+    """Compiled once per change: every policy or custom-role write bumps the organization's
+    ``access_version``, so a stale entry is never read again (and ages out of the LRU)."""
+    key = (org.id, org.access_version)
+    cached = _COMPILED.get(key)
+    if cached is not None:
+        _COMPILED.move_to_end(key)
+        return cached
+    rows = await repository.PolicyRepository(session, AccessibleOrgId(org.id)).enabled()
+    compiled = (
+        rules.compile_policies(
+            rules.policy_of(
+                id_=str(p.id),
+                name=p.name,
+                resource_type=p.resource_type,
+                action=p.action,
+                effect=p.effect,
+                conditions=p.conditions,
+            )
+            for p in rows
+        )
+        if rows
+        else EMPTY_POLICIES
+    )
+    _COMPILED[key] = compiled
+    if len(_COMPILED) > _COMPILED_MAX:
+        _COMPILED.popitem(last=False)
+    return compiled
+
+
+async def bump_access_version(session: AsyncSession, org: Organization) -> None:
+    """Call after any change to the organization's policies or custom roles."""
+    org.access_version += 1
+    await session.flush()
