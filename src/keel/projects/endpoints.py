@@ -1,0 +1,5 @@
+"""(being written)"""
+
+from keel.kit.routing import api_router
+
+router = api_router(tags=["projects"])
