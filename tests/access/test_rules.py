@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from datetime import time as clock
@@ -158,6 +159,23 @@ def test_guest__shared_with_attribute__reads_only_what_names_it(
     doc = Resource("documents", ORG, OTHER, OTHER_TEAM, attrs)
     result = rules.rbac_decide(subject("guest"), "documents:read", doc)
     assert result.allowed is allowed
+
+
+def test_team_scope__shared_resource_outside_team__included_like_every_narrower_scope() -> None:
+    # Given a custom role reading documents at team scope, and a document of another team
+    role = rules.custom_role("team-reader", [Grant("documents:read", "team")])
+    reader = Subject(ME, ORG, (role,), frozenset({MY_TEAM}))
+    doc = Resource("documents", ORG, OTHER, OTHER_TEAM, {"shared_with": [ME]})
+    # Then team scope reaches what is shared with the reader (team includes shared)
+    assert rules.rbac_decide(reader, "documents:read", doc).allowed
+    assert not rules.rbac_decide(reader, "documents:read", resource("org")).allowed
+
+
+def test_shared_with__ids_stored_as_text__match_a_uuid_subject() -> None:
+    user = uuid.uuid4()
+    reader = Subject(user, ORG, rules.roles_named("guest"))
+    doc = Resource("documents", ORG, OTHER, None, {"shared_with": [str(user)]})
+    assert rules.rbac_decide(reader, "documents:read", doc).allowed
 
 
 def test_guest__shared_document__still_cannot_write() -> None:

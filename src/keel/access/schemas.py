@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from keel.access.rules import PolicySet, Subject
+from keel.access.rules import Environment, PolicySet, Subject
 from keel.kit.tenancy import AccessibleOrgId
 
 __all__ = ["AccessibleOrgId", "Actor", "ActorKind", "OrgAccess"]
@@ -68,3 +68,5 @@ class OrgAccess:
     plan: str
     #: When the caller joined (None for a non-member): starts an admin's MFA grace period.
     member_since: datetime | None = None
+    #: Where and when the request happened, fixed once so every check of one request agrees.
+    environment: Environment | None = None

@@ -15,7 +15,7 @@ from keel.kit.errors import PermissionDenied
 
 
 def environment(access: OrgAccess) -> Environment:
-    return Environment(ip=access.actor.ip, now=clock.now())
+    return access.environment or Environment(ip=access.actor.ip, now=clock.now())
 
 
 def organization_resource(access: OrgAccess, type_: str) -> Resource:

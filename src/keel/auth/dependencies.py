@@ -1,5 +1,5 @@
 """Who is calling: ``CurrentActor`` and ``CurrentUser`` resolve ``Authorization: Bearer <jwt>``
-once per request.
+(or ``Bearer keel_...``, an organization's API key, for ``CurrentActor`` only) once per request.
 
 The per-request cost is one Ed25519 verification and one cache read: a session's state
 ("live" or "revoked") is cached, revocation overwrites it at once, and the database is asked
@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.access.dependencies import request_actor, requirement
 from keel.access.schemas import Actor
-from keel.auth.errors import MfaEnrollmentRequired
-from keel.auth.service import mfa, sessions, tokens
+from keel.auth.errors import MfaEnrollmentRequired, PersonRequired
+from keel.auth.service import api_keys, mfa, sessions, tokens
+from keel.kit import clock
 from keel.kit.deps import AppResources, DbSession, Resources
 from keel.users import service as users_service
 from keel.users.models import ACTIVE, User
@@ -45,7 +46,36 @@ SESSION_COOKIE = "__Host-keel_session"
 
 @requirement("authenticated")
 async def current_actor(request: Request, db: DbSession, resources: AppResources) -> Actor:
-    return await actor_for_token(request, bearer_token(request), db=db, resources=resources)
+    """A user's access token, or an organization's API key (``Bearer keel_...``): keys are
+    accepted in the Authorization header only, never from the web session cookie."""
+    token = bearer_token(request)
+    if api_keys.looks_like_key(token):
+        return await actor_for_api_key(request, token, db=db, resources=resources)
+    return await actor_for_token(request, token, db=db, resources=resources)
+
+
+async def actor_for_api_key(
+    request: Request, secret: str, *, db: AsyncSession, resources: Resources
+) -> Actor:
+    """The key's Actor: its organization and permissions, acting for its creator."""
+    identity = await api_keys.identify(db, secret, cache=resources.cache)
+    if identity is None:
+        raise not_authenticated("This API key is not valid; check it, or create a new one.")
+    refusal = identity.refusal(now=clock.now())
+    if refusal is not None:
+        raise not_authenticated(refusal)
+    await api_keys.note_used(resources.database, identity, cache=resources.cache)
+    origin = request_actor(request)
+    return Actor(
+        kind="api_key",
+        id=str(identity.id),
+        organization_id=identity.organization_id,
+        ip=origin.ip,
+        user_agent=origin.user_agent,
+        request_id=origin.request_id,
+        permissions=identity.permissions,
+        on_behalf_of=identity.created_by,
+    )
 
 
 async def actor_for_token(
@@ -76,7 +106,13 @@ CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 async def enrolling_user(actor: CurrentActor, db: DbSession) -> User:
     """The caller's user row; a user disabled since the session was cached is refused here.
-    Not gated on MFA: for the routes a user needs to enroll (``EnrollingUser``)."""
+    Not gated on MFA: for the routes a user needs to enroll (``EnrollingUser``). An API key
+    is refused: these routes act on a person's own account."""
+    if actor.kind != "user":
+        raise PersonRequired(
+            "This route acts on a person's account; an API key may not call it. "
+            "Use the access token of a signed-in user."
+        )
     user = await users_service.get(db, uuid.UUID(actor.id))
     if user is None or user.status != ACTIVE:
         raise not_authenticated("This account is disabled; contact the administrator.")

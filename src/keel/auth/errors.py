@@ -1,11 +1,13 @@
 """The auth domain's errors. Each names what happened and says how to recover.
 
-=============  ======  ==========================================================
-code           status  when
-=============  ======  ==========================================================
-token_invalid  400     an emailed link's token is unknown, used, expired or for
-                       another purpose (the detail says which fix applies)
-=============  ======  ==========================================================
+===============  ======  ========================================================
+code             status  when
+===============  ======  ========================================================
+token_invalid    400     an emailed link's token is unknown, used, expired or for
+                         another purpose (the detail says which fix applies)
+person_required  403     an API key called a route only a signed-in person may
+                         use (``/me``, creating organizations, API keys)
+===============  ======  ========================================================
 
 ``rate_limited`` (429, :class:`keel.kit.errors.RateLimited`) is raised as is, with
 ``limit``, ``window`` and ``retry_after``.
@@ -13,7 +15,7 @@ token_invalid  400     an emailed link's token is unknown, used, expired or for
 
 from __future__ import annotations
 
-from keel.kit.errors import AppError, Conflict, RateLimited, ValidationFailed
+from keel.kit.errors import AppError, Conflict, PermissionDenied, RateLimited, ValidationFailed
 
 
 class TokenInvalid(AppError):
@@ -104,3 +106,14 @@ class MfaEnrollmentRequired(AppError):
     status = 403
     code = "mfa_enrollment_required"
     title = "MFA enrollment required"
+
+
+# --- API keys -----------------------------------------------------------------------------
+
+
+class PersonRequired(PermissionDenied):
+    """This action needs a person signed in (an access token from login); an API key acts
+    for an organization's automation and may not do it. Call it with a user's token."""
+
+    code = "person_required"
+    title = "A person must do this"

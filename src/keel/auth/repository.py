@@ -9,7 +9,15 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keel.auth.models import ActionToken, AuthSession, RecoveryCode, RefreshToken, TotpFactor
+from keel.auth.models import (
+    ActionToken,
+    ApiKey,
+    AuthSession,
+    RecoveryCode,
+    RefreshToken,
+    TotpFactor,
+)
+from keel.kit.repository import TenantRepository
 
 
 async def add_session(session: AsyncSession, auth_session: AuthSession) -> AuthSession:
@@ -252,3 +260,46 @@ async def known_devices(
     ).where(AuthSession.user_id == user_id)
     total, same = (await session.execute(stmt)).one()
     return bool(total), bool(same)
+
+
+# --- API keys -----------------------------------------------------------------------------
+
+
+class ApiKeyRepository(TenantRepository[ApiKey]):
+    """An organization's API keys (built with the typed proof of access)."""
+
+    model = ApiKey
+
+    async def newest_first(self) -> list[ApiKey]:
+        stmt = self.base_statement().order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+        return list((await self.session.scalars(stmt)).all())
+
+    async def count_active(self, *, now: datetime) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(ApiKey)
+            .where(
+                ApiKey.organization_id == self.org_id,
+                ApiKey.revoked_at.is_(None),
+                or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+            )
+        )
+        return int(await self.session.scalar(stmt) or 0)
+
+
+async def api_key_by_hash(session: AsyncSession, secret_hash: str) -> ApiKey | None:
+    """Cross-tenant by nature: the caller lifts tenancy for this one query (and restores it)."""
+    result: ApiKey | None = await session.scalar(
+        select(ApiKey).where(ApiKey.secret_hash == secret_hash)
+    )
+    return result
+
+
+async def touch_api_key(session: AsyncSession, key_id: uuid.UUID, *, now: datetime) -> None:
+    stmt = (
+        update(ApiKey)
+        .where(ApiKey.id == key_id)
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(stmt)

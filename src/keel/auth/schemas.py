@@ -6,8 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
+from keel.access.rules import PERMISSIONS
+from keel.kit.schemas import Input
 from keel.users.rules import MAX_PASSWORD_LENGTH
 
 #: Generous upper bounds: the real rules run in the service, these only keep junk out early.
@@ -142,3 +144,42 @@ class TotpEnrollmentRead(BaseModel):
 
 class RecoveryCodesRead(BaseModel):
     recovery_codes: list[str]
+
+
+# --- API keys -----------------------------------------------------------------------------
+
+
+class ApiKeyCreate(Input):
+    name: str = Field(min_length=1, max_length=100)
+    permissions: list[str] = Field(min_length=1, max_length=len(PERMISSIONS))
+    expires_at: AwareDatetime | None = None
+
+    @field_validator("permissions")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - PERMISSIONS)
+        if unknown:
+            known = ", ".join(sorted(PERMISSIONS))
+            raise ValueError(f"unknown permission(s) {', '.join(unknown)}; choose from {known}")
+        return sorted(set(value))
+
+
+class ApiKeyRead(BaseModel):
+    """An API key as listed: never its secret, nor the secret's hash."""
+
+    id: uuid.UUID
+    name: str
+    prefix: str
+    permissions: list[str]
+    created_by: uuid.UUID | None
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    status: Literal["active", "revoked", "expired"]
+
+
+class ApiKeyCreated(ApiKeyRead):
+    """The answer to creating a key: the only time ``secret`` is shown. Store it now."""
+
+    secret: str

@@ -11,19 +11,22 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from keel.models import metadata
 from keel.observability import service
 from keel.observability.schemas import PreflightCheck
+from keel.observability.service import tenancy_checks
 
 _STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
 
 def doctor() -> None:
-    """Check configuration, secret key, data dir, database, migrations, Redis and SMTP.
-    Exits 1 when any check fails."""
+    """Check configuration, secret key, data dir, database, migrations, row-level security
+    (PostgreSQL), Redis and SMTP. Exits 1 when any check fails."""
     settings, configuration = service.load_settings()
     checks = [configuration]
     if settings is not None:
-        checks += asyncio.run(service.preflight(settings))
+        tables = tenancy_checks.tenant_tables(metadata)
+        checks += asyncio.run(service.preflight(settings, tenant_tables=tables))
     console = Console()
     console.print(_table(checks))
     failures = [check for check in checks if check.status == "fail"]

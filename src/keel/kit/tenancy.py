@@ -52,6 +52,12 @@ async def enter_platform(session: AsyncSession, *, reason: str) -> None:
     await _apply(session, {PLATFORM_SETTING: "on"})
 
 
+async def leave_platform(session: AsyncSession) -> None:
+    """End an :func:`enter_platform` before the transaction does: call it right after the
+    cross-tenant query, so the rest of the unit of work is tenant-scoped again."""
+    await _apply(session, {PLATFORM_SETTING: ""})
+
+
 def current(session: AsyncSession) -> dict[str, str]:
     """The values set in this session's current transaction (empty when none)."""
     entry = session.info.get(_INFO_KEY)
@@ -65,11 +71,9 @@ def _text(value: uuid.UUID | None) -> str:
 
 
 async def _apply(session: AsyncSession, values: dict[str, str]) -> None:
-    known = current(session)
-    wanted = {name: value for name, value in values.items() if known.get(name) != value}
-    if not wanted:
-        return
+    """Always sent, never skipped as "already set": another session sharing the connection's
+    transaction (tests do) may have changed the values since."""
     if session.get_bind().dialect.name == "postgresql":
-        calls = [func.set_config(name, value, True) for name, value in wanted.items()]
+        calls = [func.set_config(name, value, True) for name, value in values.items()]
         await session.execute(select(*calls))
-    session.info[_INFO_KEY] = (session.get_transaction(), {**known, **wanted})
+    session.info[_INFO_KEY] = (session.get_transaction(), {**current(session), **values})

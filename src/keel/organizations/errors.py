@@ -14,6 +14,7 @@ role_too_high            403     an invitation or role change above the caller's
 invitation_invalid       400     an invitation link that is unknown, used, revoked or expired
 invitation_email_mismatch 403    the invitation was sent to another address
 team_not_empty           409     (reserved) a team still referenced where it must not be
+team_name_taken          409     another team of the organization already has the name
 policy_invalid           422     an access policy's conditions do not parse
 =======================  ======  ===========================================================
 """
@@ -50,6 +51,13 @@ class AlreadyMember(Conflict):
 
     code = "already_member"
     title = "Already a member"
+
+
+class TeamNameTaken(Conflict):
+    """Another team of this organization already has this name. Choose another name."""
+
+    code = "team_name_taken"
+    title = "Team name taken"
 
 
 class OrganizationSuspended(PermissionDenied):

@@ -45,10 +45,17 @@ def _within(rank: int, subject: Subject, resource: Resource) -> bool:
         return True
     if resource.owner_id is not None and resource.owner_id == subject.user_id:
         return True
-    if rank == 1:
+    if rank == 2 and resource.team_id is not None and resource.team_id in subject.team_ids:
+        return True
+    if rank >= 1:
         shared = resource.attributes.get("shared_with", ())
-        return isinstance(shared, Collection) and subject.user_id in shared
-    return rank == 2 and resource.team_id is not None and resource.team_id in subject.team_ids
+        return isinstance(shared, Collection) and _names(shared, subject.user_id)
+    return False
+
+
+def _names(shared: Collection[object], user_id: object) -> bool:
+    """Whether ``shared`` holds the user id, as a UUID or as its text (JSON stores text)."""
+    return user_id in shared or str(user_id) in shared
 
 
 def rbac_decide(subject: Subject, permission: str, resource: Resource) -> RbacResult:

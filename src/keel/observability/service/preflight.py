@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
@@ -16,6 +17,7 @@ from keel.kit.db import create_engine
 from keel.kit.mail import transport_for
 from keel.observability import rules
 from keel.observability.schemas import PreflightCheck
+from keel.observability.service import tenancy_checks
 from keel.observability.service.migrations import pending_migrations
 
 if TYPE_CHECKING:
@@ -40,14 +42,27 @@ def load_settings() -> tuple[Settings | None, PreflightCheck]:
     return settings, PreflightCheck(name="configuration", status="ok", detail=detail)
 
 
-async def preflight(settings: Settings) -> list[PreflightCheck]:
-    """Every check ``keel doctor`` prints after the configuration, in order."""
+async def preflight(
+    settings: Settings, *, tenant_tables: Sequence[str] | None = None
+) -> list[PreflightCheck]:
+    """Every check ``keel doctor`` prints after the configuration, in order.
+
+    ``tenant_tables`` (from :func:`tenancy_checks.tenant_tables` over the whole schema, which
+    only a composition module may import) adds the row-level security lines after the
+    migrations; without it they are left out."""
     database = await _preflight_database(settings)
+    database_ok = database.status == "ok"
+    tenancy = []
+    if tenant_tables is not None:
+        tenancy = await preflight_row_level_security(
+            settings, tenant_tables, database_ok=database_ok
+        )
     return [
         preflight_secret_key(settings),
         preflight_data_dir(settings),
         database,
-        await _preflight_migrations(settings, database_ok=database.status == "ok"),
+        await _preflight_migrations(settings, database_ok=database_ok),
+        *tenancy,
         await _preflight_redis(settings),
         await _preflight_smtp(settings),
     ]
@@ -122,6 +137,27 @@ async def _preflight_migrations(settings: Settings, *, database_ok: bool) -> Pre
             detail=f"{len(pending)} pending ({shown}); run `keel migrate`",
         )
     return PreflightCheck(name="migrations", status="ok", detail="the database is at head")
+
+
+async def preflight_row_level_security(
+    settings: Settings, tables: Sequence[str], *, database_ok: bool
+) -> list[PreflightCheck]:
+    """The runtime role and ``tables`` as row-level security needs them (ADR 0009): one
+    line per problem, or one ``ok`` line; skipped on SQLite."""
+    if settings.is_sqlite:
+        return [tenancy_checks.skipped()]
+    if not database_ok:
+        return [tenancy_checks.fail("not checked: the database is unreachable")]
+    engine = create_engine(settings)
+    try:
+        async with asyncio.timeout(PREFLIGHT_TIMEOUT), engine.connect() as conn:
+            role, found = await tenancy_checks.read_facts(conn, tables)
+    except Exception as exc:
+        detail = f"cannot read the runtime role and the tenant tables ({_describe(exc)})"
+        return [tenancy_checks.fail(detail)]
+    finally:
+        await engine.dispose()
+    return tenancy_checks.judge(role, found, expected=tables)
 
 
 async def _preflight_redis(settings: Settings) -> PreflightCheck:

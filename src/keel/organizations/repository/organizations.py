@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keel.kit.repository import TenantRepository
 from keel.kit.tenancy import AccessibleOrgId
-from keel.organizations.models import AccessPolicy, CustomRole, Membership, Organization
+from keel.organizations.models import CustomRole, Membership, Organization
 from keel.users.models import User
 
 
@@ -67,11 +66,3 @@ async def of_user(session: AsyncSession, user_id: uuid.UUID) -> list[tuple[Organ
 async def delete(session: AsyncSession, organization: Organization) -> None:
     await session.delete(organization)
     await session.flush()
-
-
-class PolicyRepository(TenantRepository[AccessPolicy]):
-    model = AccessPolicy
-
-    async def enabled(self) -> list[AccessPolicy]:
-        stmt = self.base_statement().where(AccessPolicy.enabled.is_(True))
-        return list((await self.session.scalars(stmt)).all())

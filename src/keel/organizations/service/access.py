@@ -13,15 +13,17 @@ from collections import OrderedDict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keel.access.rules import EMPTY_POLICIES, PolicySet, Role, Subject
+from keel.access.rules import EMPTY_POLICIES, Environment, PolicySet, Role, Subject
 from keel.access.schemas import AccessibleOrgId, Actor, OrgAccess
 from keel.audit import service as audit_service
 from keel.audit.schemas import Target
-from keel.kit import tenancy
+from keel.kit import clock, tenancy
 from keel.organizations import rules
 from keel.organizations.errors import OrganizationNotFound, OrganizationSuspended
 from keel.organizations.models import SUSPENDED, CustomRole, Organization
 from keel.organizations.repository import organizations as repository
+from keel.organizations.repository.organizations import AccessRow
+from keel.organizations.repository.policies import PolicyRepository
 from keel.users.models import ACTIVE
 
 
@@ -46,24 +48,41 @@ async def open_org(
     access = OrgAccess(
         org_id=AccessibleOrgId(org.id),
         actor=actor,
-        subject=Subject(
-            user_id=user_id,
-            organization_id=org.id,
-            roles=_roles(found.membership.role, found.custom_role) if found.membership else (),
-            team_ids=frozenset(
-                [found.membership.team_id] if found.membership and found.membership.team_id else []
-            ),
-            is_superadmin=superadmin,
-            attributes=found.user.attributes or {},
-        ),
+        subject=subject_for(found, org, superadmin=superadmin),
         policies=await _policies(session, org),
         role=found.membership.role if found.membership else None,
         plan=org.plan,
         member_since=found.membership.joined_at if found.membership else None,
+        environment=Environment(ip=actor.ip, now=clock.now()),
     )
     if found.membership is None and writes:
         await _audit_override(session, actor, org)
     return access
+
+
+def subject_for(found: AccessRow, org: Organization, *, superadmin: bool) -> Subject:
+    """How the user of ``found`` stands in ``org``: the one builder of a member's subject,
+    for ``open_org`` and for the explain endpoint alike."""
+    membership = found.membership
+    return Subject(
+        user_id=found.user.id,
+        organization_id=org.id,
+        roles=_roles(membership.role, found.custom_role) if membership else (),
+        team_ids=frozenset([membership.team_id] if membership and membership.team_id else []),
+        is_superadmin=superadmin,
+        attributes=found.user.attributes or {},
+    )
+
+
+async def member_subject(
+    session: AsyncSession, org: OrgAccess, user_id: uuid.UUID
+) -> Subject | None:
+    """``user_id``'s subject in ``org`` as a request of theirs would see it (None when they
+    are not a member)."""
+    found = await repository.access_row(session, org.org_id, user_id)
+    if found is None or found.organization is None or found.membership is None:
+        return None
+    return subject_for(found, found.organization, superadmin=found.user.is_superadmin)
 
 
 def _roles(role: str, custom: CustomRole | None) -> tuple[Role, ...]:
@@ -94,7 +113,7 @@ async def _policies(session: AsyncSession, org: Organization) -> PolicySet:
     if cached is not None:
         _COMPILED.move_to_end(key)
         return cached
-    rows = await repository.PolicyRepository(session, AccessibleOrgId(org.id)).enabled()
+    rows = await PolicyRepository(session, AccessibleOrgId(org.id)).enabled()
     compiled = (
         rules.compile_policies(
             rules.policy_of(
