@@ -42,6 +42,13 @@ SAMPLE_CONTEXTS: dict[str, dict[str, Any]] = {
         "when": "2026-11-24 18:00 UTC",
         "reset_url": "http://127.0.0.1:8000/password/forgot",
     },
+    "invitation": {
+        "organization": "Acme",
+        "inviter": "Ada",
+        "role": "member",
+        "link": "http://127.0.0.1:8000/invitations/accept?token=t",
+        "days": 7,
+    },
 }
 
 

@@ -88,7 +88,7 @@ async def test_custom_role__invalid_grants_or_name__422_and_duplicate__409(
     again = await client.post(
         url(org.id), json={"name": "Auditor", "grants": READ_MEMBERS}, headers=admin.headers
     )
-    assert_problem(again, 409, "conflict")
+    assert_problem(again, 409, "role_name_taken")
 
 
 async def test_custom_role__member_403_anonymous_401_other_tenant_404(

@@ -284,7 +284,7 @@ ENGINEERING_ONLY = PolicySet.compile(
         Policy(
             id="p-1",
             name="Engineering reads public and internal documents at the office",
-            resource_type="document",
+            resource_type="documents",
             action="read",
             effect="allow",
             conditions=(

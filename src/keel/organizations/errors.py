@@ -9,6 +9,7 @@ not_found                404     the organization (or an object in it) does not 
 slug_taken               409     another organization already uses the slug
 last_admin               409     the change would leave the organization without an admin
 already_member           409     the user already belongs to the organization
+role_name_taken          409     a custom role of that name already exists here
 organization_suspended   403     the organization is suspended; only the platform may act
 role_too_high            403     an invitation or role change above the caller's own role
 invitation_invalid       400     an invitation link that is unknown, used, revoked or expired
@@ -44,6 +45,13 @@ class LastAdmin(Conflict):
 
     code = "last_admin"
     title = "Last admin"
+
+
+class RoleNameTaken(Conflict):
+    """This organization already has a custom role with that name. Choose another name."""
+
+    code = "role_name_taken"
+    title = "Role name taken"
 
 
 class AlreadyMember(Conflict):

@@ -138,6 +138,12 @@ class CustomRoleCreate(Input):
     grants: list[GrantIn] = Field(min_length=1, max_length=len(PERMISSIONS))
 
 
+class CustomRoleUpdate(Input):
+    name: Annotated[str | None, Field(min_length=1, max_length=64)] = None
+    description: str | None = Field(default=None, max_length=500)
+    grants: list[GrantIn] | None = Field(default=None, min_length=1, max_length=len(PERMISSIONS))
+
+
 class CustomRoleRead(BaseModel):
     id: uuid.UUID
     name: str

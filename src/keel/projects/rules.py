@@ -23,8 +23,10 @@ from dataclasses import dataclass
 
 from keel.access.rules import SCOPES, Resource, Scope, Subject
 
-PROJECT = "project"
-DOCUMENT = "document"
+#: Resource types are the permission areas ("documents:read" -> "documents"), so an ABAC
+#: policy on resource type "documents" and action "read" narrows exactly that permission.
+PROJECT = "projects"
+DOCUMENT = "documents"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,8 @@ from keel.kit.deps import DbSession
 from keel.kit.routing import api_router
 from keel.kit.schemas import Page, Pagination
 from keel.organizations.dependencies import CanManageAccess
-from keel.organizations.schemas import CustomRoleCreate, CustomRoleRead
+from keel.organizations.schemas import CustomRoleCreate, CustomRoleRead, CustomRoleUpdate
 from keel.organizations.service import roles
-from keel.organizations.service.roles import CustomRoleUpdate
 
 router = api_router(tags=["organizations"])
 

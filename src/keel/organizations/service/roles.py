@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,27 +24,19 @@ from keel.audit import service as audit_service
 from keel.audit.schemas import Target
 from keel.events import service as events_service
 from keel.events.schemas import Event
-from keel.kit.errors import Conflict, ValidationFailed
-from keel.kit.schemas import Input, Page, PageParams
+from keel.kit.errors import ValidationFailed
+from keel.kit.schemas import Page, PageParams
 from keel.organizations import rules
-from keel.organizations.errors import ObjectNotFound, OrganizationNotFound
+from keel.organizations.errors import ObjectNotFound, OrganizationNotFound, RoleNameTaken
 from keel.organizations.events import CustomRoleCreated, CustomRoleDeleted, CustomRoleUpdated
 from keel.organizations.models import CustomRole
 from keel.organizations.repository import organizations as org_repository
 from keel.organizations.repository.roles import CustomRoleRepository
-from keel.organizations.schemas import CustomRoleCreate, CustomRoleRead, GrantIn
+from keel.organizations.schemas import CustomRoleCreate, CustomRoleRead, CustomRoleUpdate, GrantIn
 from keel.organizations.service import limits
 from keel.organizations.service.access import bump_access_version
 
 MANAGE = "settings:update"
-
-
-class CustomRoleUpdate(Input):
-    """PATCH body (to move to ``organizations.schemas`` beside ``CustomRoleCreate``)."""
-
-    name: Annotated[str | None, Field(min_length=1, max_length=64)] = None
-    description: str | None = Field(default=None, max_length=500)
-    grants: list[GrantIn] | None = Field(default=None, min_length=1)
 
 
 async def create(session: AsyncSession, org: OrgAccess, data: CustomRoleCreate) -> CustomRoleRead:
@@ -134,7 +125,7 @@ async def _unique_name(
         async with session.begin_nested():
             await write()
     except IntegrityError:
-        raise Conflict(
+        raise RoleNameTaken(
             f"A custom role named {role.name!r} already exists here; choose another name."
         ) from None
 
