@@ -44,7 +44,6 @@ from sqlalchemy.sql.expression import ColumnClause
 
 from keel.kit.repository import InvalidCursor, TenantRepository, Window
 from keel.kit.schemas import PageParams
-from keel.organizations.models import Team
 from keel.projects import rules
 from keel.projects.models import Document, Project
 from keel.projects.rules import Visibility
@@ -106,10 +105,6 @@ class ProjectRepository(TenantRepository[Project]):
             .distinct()
         )
         return set((await self.session.scalars(stmt)).all())
-
-    async def team_exists(self, team_id: uuid.UUID) -> bool:
-        stmt = select(Team.id).where(Team.organization_id == self.org_id, Team.id == team_id)
-        return await self.session.scalar(stmt) is not None
 
     async def delete(self, project: Project) -> None:
         """Its documents go with it (``ON DELETE CASCADE``; the FTS triggers follow)."""

@@ -94,6 +94,12 @@ async def _unique_name(session: AsyncSession, write: Any, team: Team) -> None:
         ) from None
 
 
+async def exists(session: AsyncSession, org: OrgAccess, team_id: uuid.UUID) -> bool:
+    """Whether ``team_id`` names a team of this organization: how other domains validate a
+    team reference without reading this domain's tables."""
+    return await TeamRepository(session, org.org_id).get(team_id) is not None
+
+
 async def _team(session: AsyncSession, org: OrgAccess, team_id: uuid.UUID, permission: str) -> Team:
     """Fetch within the organization first (404), then check the scope (403)."""
     team = await TeamRepository(session, org.org_id).get(team_id)
