@@ -42,7 +42,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import make_url
@@ -55,14 +55,18 @@ DB_NAME = "keel_bench_read"
 RUNTIME_ROLE = "keel_bench_runtime"
 REDIS_PREFIX = "keel_bench:"
 PROJECTS_PER_ORG = 5
-SECRET = "bench-read-path-secret-key-0123456789abcdef0123"
+SECRET = "bench-read-path-secret-key-0123456789abcdef0123"  # noqa: S105 - a throwaway bench key
 
-WORDS = (
-    "quarterly report roadmap budget design review onboarding security audit incident "
-    "postmortem release notes customer feedback pricing migration backlog sprint hiring plan "
-    "architecture proposal api latency database index cache invoice contract renewal launch "
-    "metrics dashboard retention churn forecast compliance policy vendor support escalation"
-).split()
+_VOCABULARY = """
+quarterly report roadmap budget design review onboarding security audit incident postmortem
+release notes customer feedback pricing migration backlog sprint hiring plan architecture
+proposal api latency database index cache invoice contract renewal launch metrics dashboard
+retention churn forecast compliance policy vendor support escalation
+"""
+WORDS = tuple(_VOCABULARY.split())
+ORG_COLUMNS = ("id", "name", "slug", "plan", "settings", "status", "access_version")
+USER_COLUMNS = ("id", "email", "name", "email_verified_at", "status", "is_superadmin")
+STAMPS = ("created_at", "updated_at")
 
 LUA = """
 local rows = {}
@@ -122,7 +126,9 @@ class Figures:
 
 def urls() -> tuple[str, str, str]:
     """(admin, owner, runtime) SQLAlchemy URLs."""
-    admin = os.environ.get("KEEL_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+    admin = os.environ.get(
+        "KEEL_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    )
     owner = make_url(admin).set(database=DB_NAME)
     runtime = owner.set(username=RUNTIME_ROLE, password=None)
     return (
@@ -199,7 +205,17 @@ async def seed(owner: str, orgs: int, documents: int) -> float:
                 (org_id, f"Org {n}", f"bench-org-{n}", "free", "{}", "active", 1, now, now)
             )
             user_rows.append(
-                (user_id, f"bench-{n}@example.com", f"User {n}", now, "active", False, "{}", now, now)
+                (
+                    user_id,
+                    f"bench-{n}@example.com",
+                    f"User {n}",
+                    now,
+                    "active",
+                    False,
+                    "{}",
+                    now,
+                    now,
+                )
             )
             member_rows.append((uuid.uuid4(), org_id, user_id, "member", now, now))
             session_rows.append(
@@ -211,13 +227,11 @@ async def seed(owner: str, orgs: int, documents: int) -> float:
                 projects.append((org_id, project_id, user_id))
         copies = {
             "organizations": (
-                ("id", "name", "slug", "plan", "settings", "status", "access_version")
-                + ("created_at", "updated_at"),
+                (*ORG_COLUMNS, *STAMPS),
                 org_rows,
             ),
             "users": (
-                ("id", "email", "name", "email_verified_at", "status", "is_superadmin")
-                + ("attributes", "created_at", "updated_at"),
+                (*USER_COLUMNS, "attributes", *STAMPS),
                 user_rows,
             ),
             "memberships": (
@@ -338,13 +352,21 @@ def server_env(runtime: str, owner: str, key: str, redis_url: str, data_dir: str
     }
 
 
-def start_server(port: int, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
+def start_server(
+    port: int, env: dict[str, str], workers: int, log: Path, *, pre_ping: bool = False
+) -> subprocess.Popen[bytes]:
+    """``keel serve``; with ``pre_ping`` the same uvicorn settings on the old engine (A/B)."""
     keel = os.path.join(os.path.dirname(sys.executable), "keel")
+    command = [keel, "serve", "--port", str(port), "--workers", str(workers)]
+    if pre_ping:
+        command = [sys.executable, "-m", "uvicorn", "--factory", "--port", str(port)]
+        command += ["--workers", str(workers), "--no-server-header", "--no-proxy-headers"]
+        command += ["--no-access-log", "bench.read_path_profile:create_app_with_pre_ping"]
     return subprocess.Popen(
-        [keel, "serve", "--port", str(port), "--workers", str(workers)],
+        command,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log.open("wb"),  # a file, not a pipe nobody reads: a full pipe stalls the server
     )
 
 
@@ -384,12 +406,14 @@ def write_targets(path: Path, rows: list[tuple[str, str]]) -> None:
 
 
 def run_wrk(
-    base: str, script: Path, targets: Path, connections: int, duration: float, timeout: float
+    base: str, script: Path, targets: Path, *, connections: int, duration: float, timeout: float
 ) -> tuple[float, float, float, float, dict[str, int]]:
     threads = min(2, connections)
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", f"--timeout={timeout:g}s"]
-        + ["-s", str(script), base, "--", str(targets)],
+        [
+            *("wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s"),
+            *(f"--timeout={timeout:g}s", "-s", str(script), base, "--", str(targets)),
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -413,7 +437,7 @@ async def clean_redis(url: str) -> None:
         await client.aclose()
 
 
-def main() -> None:
+def main() -> None:  # noqa: PLR0915 - one linear script, like the other benches
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
     parser.add_argument("--connections", default="64,1000")
@@ -425,6 +449,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=2.0, help="wrk's per-request timeout")
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--drop", action="store_true", help="drop the database and role at the end")
+    parser.add_argument(
+        "--pre-ping", action="store_true", help="A/B: the engine with pool_pre_ping"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed (Debian package wrk)")
@@ -450,7 +477,9 @@ def main() -> None:
         print(f"database {DB_NAME}: {orgs} organizations, ~{docs:,} documents")
         tuples = asyncio.run(load_tuples(owner, args.docs_per_user))
         token_of = {
-            t.user_id: tokens.issue_access_token(settings, user_id=t.user_id, session_id=t.session_id)
+            t.user_id: tokens.issue_access_token(
+                settings, user_id=t.user_id, session_id=t.session_id
+            )
             for t in tuples
         }
         rng = random.Random(9)  # noqa: S311
@@ -460,11 +489,17 @@ def main() -> None:
             "health": [("-", "/health")],
             "org": [(token_of[t.user_id], f"{api}/{t.org_id}") for t in tuples],
             "document": [
-                (token_of[t.user_id], f"{api}/{t.org_id}/projects/{t.project_id}/documents/{t.document_id}")
+                (
+                    token_of[t.user_id],
+                    f"{api}/{t.org_id}/projects/{t.project_id}/documents/{t.document_id}",
+                )
                 for t in tuples
             ],
             "page": [
-                (token_of[t.user_id], f"{api}/{t.org_id}/projects/{t.project_id}/documents?limit=20")
+                (
+                    token_of[t.user_id],
+                    f"{api}/{t.org_id}/projects/{t.project_id}/documents?limit=20",
+                )
                 for t in tuples
             ],
         }
@@ -473,7 +508,8 @@ def main() -> None:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         asyncio.run(clean_redis(redis_url))
-        server = start_server(port, env, args.workers)
+        server_log = Path(tmp) / "server.log"
+        server = start_server(port, env, args.workers, server_log, pre_ping=args.pre_ping)
         results: list[Figures] = []
         try:
             asyncio.run(wait_healthy(base, within=60))
@@ -481,21 +517,35 @@ def main() -> None:
             for name in scenarios:
                 targets = Path(tmp) / f"{name}.txt"
                 write_targets(targets, paths[name])
+                bearer, first = paths[name][0]
+                auth = [] if bearer == "-" else ["-H", f"Authorization: Bearer {bearer}"]
                 check = subprocess.run(
-                    ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}"]
-                    + ([] if paths[name][0][0] == "-" else ["-H", f"Authorization: Bearer {paths[name][0][0]}"])
-                    + [base + paths[name][0][1]],
-                    capture_output=True, text=True, check=False,
-                ).stdout  # fmt: skip
+                    ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", *auth, base + first],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                ).stdout
                 if check != "200":
                     print(f"{name}: first request answered {check}; skipped")
                     continue
                 # Warm-up: every (token, org) once, so caches are as in steady state.
-                run_wrk(base, script, targets, 64, min(3.0, args.duration), args.timeout)
+                run_wrk(
+                    base,
+                    script,
+                    targets,
+                    connections=64,
+                    duration=min(3.0, args.duration),
+                    timeout=args.timeout,
+                )
                 for connections in [int(c) for c in args.connections.split(",")]:
                     app0, db0 = cpu_seconds(server.pid)
                     rps, p50, p99, worst, errors = run_wrk(
-                        base, script, targets, connections, args.duration, args.timeout
+                        base,
+                        script,
+                        targets,
+                        connections=connections,
+                        duration=args.duration,
+                        timeout=args.timeout,
                     )
                     app1, db1 = cpu_seconds(server.pid)
                     done = max(1.0, rps * args.duration)
@@ -512,10 +562,32 @@ def main() -> None:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
+            report_server_errors(server_log)
             asyncio.run(clean_redis(redis_url))
             if args.drop:
                 asyncio.run(drop_database(admin))
     print_table(results)
+
+
+def report_server_errors(log: Path) -> None:
+    """What the server logged, grouped by the last line of each error (the exception)."""
+    seen: dict[str, int] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            entry = {"event": line}
+        error = str(entry.get("exception") or entry.get("event") or line).strip()
+        key = error.splitlines()[-1][:200] if error else line[:200]
+        seen[key] = seen.get(key, 0) + 1
+    for key, count in sorted(seen.items(), key=lambda item: -item[1])[:5]:
+        print(f"server logged {count}x: {key}")
+
+
+def db_cpu(f: Figures) -> str:
+    """Only the backends alive at both samples are counted: one that exited in between (an
+    overflow connection closed) takes its CPU along, so the figure is a lower bound, or n/a."""
+    return f"{f.db_cpu_ms:.2f}" if f.db_cpu_ms >= 0 else "n/a"
 
 
 def print_table(results: list[Figures]) -> None:
@@ -528,7 +600,7 @@ def print_table(results: list[Figures]) -> None:
         ratio = f"{f.rps / baseline[f.connections]:.0%}" if f.connections in baseline else "-"
         print(
             f"{f.scenario:<10} {f.connections:>6} {f.rps:>8.0f} {f.p50_ms:>8.1f} {f.p99_ms:>8.1f}"
-            f" {f.max_ms:>8.0f} {ratio:>10} {f.app_cpu_ms:>14.2f} {f.db_cpu_ms:>13.2f}  {f.errors}"
+            f" {f.max_ms:>8.0f} {ratio:>10} {f.app_cpu_ms:>14.2f} {db_cpu(f):>13}  {f.errors}"
         )
     goal = [
         f

@@ -1,7 +1,7 @@
 """Where one worker spends a read request: the app in-process (httpx ASGITransport) on the
 database seeded by ``bench.read_path``, timed and then profiled with cProfile.
 
-    uv run python -m bench.read_path_profile [--scenario org|document|page] [--requests 2000]
+    uv run python -m bench.read_path_profile [--scenario health|org|document|page] [--requests 2000]
                                              [--concurrency 16] [--top 30]
 
 Run ``bench.read_path`` once first (it creates and seeds ``keel_bench_read``).
@@ -17,6 +17,7 @@ import pstats
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -33,7 +34,29 @@ from keel.config import Settings
 from keel.main import create_app
 
 
+def force_pre_ping() -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from keel.kit import db
+
+    def with_pre_ping(url: Any, **kwargs: Any) -> Any:
+        return create_async_engine(
+            url, **{**kwargs, "pool_pre_ping": not str(url).startswith("sqlite")}
+        )
+
+    setattr(db, "create_async_engine", with_pre_ping)  # noqa: B010 - patching on purpose
+
+
+def create_app_with_pre_ping() -> Any:
+    """``keel.main:create_app`` on the old engine (pool_pre_ping on): the A/B server factory
+    of ``bench.read_path --pre-ping``."""
+    force_pre_ping()
+    return create_app()
+
+
 async def run(args: argparse.Namespace) -> None:
+    if args.pre_ping:
+        force_pre_ping()
     _, owner, runtime = urls()
     redis_url = os.environ.get("KEEL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
     key = signing_key()
@@ -54,6 +77,7 @@ async def run(args: argparse.Namespace) -> None:
         for t in tuples:
             token = tokens.issue_access_token(settings, user_id=t.user_id, session_id=t.session_id)
             path = {
+                "health": "/health",
                 "org": f"{api}/{t.org_id}",
                 "document": f"{api}/{t.org_id}/projects/{t.project_id}/documents/{t.document_id}",
                 "page": f"{api}/{t.org_id}/projects/{t.project_id}/documents?limit=20",
@@ -98,10 +122,13 @@ async def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scenario", default="org", choices=("org", "document", "page"))
+    parser.add_argument("--scenario", default="org", choices=("health", "org", "document", "page"))
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument(
+        "--pre-ping", action="store_true", help="force pool_pre_ping on (the old engine), for A/B"
+    )
     asyncio.run(run(parser.parse_args()))
 
 

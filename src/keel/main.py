@@ -46,7 +46,8 @@ def create_app(
         lifespan=_lifespan(settings, resources, start_worker),
     )
     install_exception_handlers(app)
-    app.include_router(api.router, prefix="/api/v1")
+    for router in api.ROUTERS:
+        app.include_router(router, prefix=api.PREFIX)
     app.include_router(observability_endpoints.router)
     app.include_router(observability_endpoints.problems_router)
     app.include_router(auth_token_endpoints.jwks_router)

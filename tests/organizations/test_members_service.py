@@ -75,9 +75,8 @@ async def test_demote__two_admins_demote_each_other_concurrently__one_refused_la
         await racing
     async with committed_database.transaction() as session:
         await tenancy.enter_tenant(session, org.id)
-        roles = dict(
-            (await session.execute(select(Membership.user_id, Membership.role))).tuples().all()
-        )
+        rows = (await session.execute(select(Membership.user_id, Membership.role))).all()
+        roles = {user_id: role for user_id, role in rows}
     assert roles == {first.id: "admin", second.id: "member"}
 
 

@@ -98,7 +98,17 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return _create_postgres_engine(settings)
 
 
+#: Pooled PostgreSQL connections older than this are replaced at their next checkout, so a
+#: connection a proxy or firewall silently dropped does not live on in the pool.
+POOL_RECYCLE_SECONDS = 1800
+
+
 def _create_postgres_engine(settings: Settings) -> AsyncEngine:
+    """No ``pool_pre_ping``: it costs a round trip on every checkout, i.e. on every request.
+    A connection that died anyway (server restart, failover) fails its first statement with
+    a disconnect error; SQLAlchemy then invalidates it and every pooled connection opened
+    before it, so only the requests already holding one fail, and the next get fresh ones.
+    ``pool_recycle`` retires connections before idle timeouts on the way can cut them."""
     db = settings.database
     server_settings = {"application_name": "keel"}
     if db.statement_timeout_ms:
@@ -108,7 +118,7 @@ def _create_postgres_engine(settings: Settings) -> AsyncEngine:
         pool_size=db.pool_size,
         max_overflow=db.max_overflow,
         pool_timeout=db.pool_timeout,
-        pool_pre_ping=True,
+        pool_recycle=POOL_RECYCLE_SECONDS,
         echo=db.echo,
         connect_args={"server_settings": server_settings, "timeout": db.pool_timeout},
     )

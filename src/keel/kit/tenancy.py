@@ -22,8 +22,9 @@ from __future__ import annotations
 import uuid
 from typing import NewType
 
-from sqlalchemy import func, select
+from sqlalchemy import String, bindparam, func, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import Executable
 
 #: An organization id the current actor was proven to reach. Tenant repositories take only
 #: this; ``keel.organizations.service.access.open_org`` alone produces it.
@@ -74,6 +75,24 @@ async def _apply(session: AsyncSession, values: dict[str, str]) -> None:
     """Always sent, never skipped as "already set": another session sharing the connection's
     transaction (tests do) may have changed the values since."""
     if session.get_bind().dialect.name == "postgresql":
-        calls = [func.set_config(name, value, True) for name, value in values.items()]
-        await session.execute(select(*calls))
+        names = tuple(values)
+        params = {f"v{n}": value for n, value in enumerate(values.values())}
+        await session.execute(_set_config_statement(names), params)
     session.info[_INFO_KEY] = (session.get_transaction(), {**current(session), **values})
+
+
+_STATEMENTS: dict[tuple[str, ...], Executable] = {}
+
+
+def _set_config_statement(names: tuple[str, ...]) -> Executable:
+    """``SELECT set_config(name, :v0, true), ...``, built once per set of names: on every
+    tenant request, so neither the statement nor its cache key is rebuilt each time. The
+    names are this module's constants; only the values are parameters."""
+    statement = _STATEMENTS.get(names)
+    if statement is None:
+        calls = [
+            func.set_config(literal(name), bindparam(f"v{n}", type_=String()), true())
+            for n, name in enumerate(names)
+        ]
+        statement = _STATEMENTS[names] = select(*calls)
+    return statement

@@ -1,11 +1,8 @@
-"""The auth domain's HTTP surface under ``/api/v1``: one module per concern, mounted here."""
+"""The auth domain's HTTP surface under ``/api/v1``: one module per concern.
+
+``ROUTERS`` lists the leaf routers; ``keel.api`` mounts each one directly on the app (a nested
+router tree is re-walked by FastAPI's matcher on every request)."""
 
 from keel.auth.endpoints import me, mfa, registration, sessions, tokens
-from keel.kit.routing import api_router
 
-router = api_router()
-router.include_router(registration.router)
-router.include_router(tokens.router)
-router.include_router(sessions.router)
-router.include_router(me.router)
-router.include_router(mfa.router)
+ROUTERS = (registration.router, tokens.router, sessions.router, me.router, mfa.router)

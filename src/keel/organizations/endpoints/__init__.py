@@ -1,6 +1,7 @@
-"""The organizations domain's HTTP surface under ``/api/v1``: one module per concern."""
+"""The organizations domain's HTTP surface under ``/api/v1``: one module per concern.
 
-from keel.kit.routing import api_router
+``ROUTERS`` lists the leaf routers; ``keel.api`` mounts each one directly on the app."""
+
 from keel.organizations.endpoints import (
     api_keys,
     invitations,
@@ -12,6 +13,6 @@ from keel.organizations.endpoints import (
     teams,
 )
 
-router = api_router()
-for module in (me, orgs, members, teams, invitations, roles, policies, api_keys):
-    router.include_router(module.router)
+ROUTERS = tuple(
+    module.router for module in (me, orgs, members, teams, invitations, roles, policies, api_keys)
+)
