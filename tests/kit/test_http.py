@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import sqlalchemy.exc
 from asgi_lifespan import LifespanManager
 from pydantic import BaseModel, Field
 
@@ -221,3 +222,23 @@ async def test_problem_page__explains_each_code(probe_client: httpx.AsyncClient)
 
 async def test_problem_page__unknown_code_404(probe_client: httpx.AsyncClient) -> None:
     assert_problem(await probe_client.get("/problems/no_such_code"), 404, "not_found")
+
+
+async def test_database_pool_exhausted__503_with_retry_after(
+    settings: Settings, resources: Resources
+) -> None:
+    # Given a route whose database checkout times out (the pool is exhausted under load)
+    router = api_router()
+
+    @router.get("/busy")
+    async def busy() -> None:
+        raise sqlalchemy.exc.TimeoutError("QueuePool limit of size 10 overflow 10 reached")
+
+    # When it is called
+    async with client_for(settings, resources, router) as client:
+        response = await client.get("/api/v1/busy")
+    # Then the answer is an overload signal, not an internal error
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["code"] == "service_unavailable"
+    assert "QueuePool" not in response.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import sqlalchemy.exc
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -88,6 +89,17 @@ async def _app_error_handler(_request: Request, exc: Exception) -> ProblemRespon
     return problem_response(exc, headers)
 
 
+async def _overloaded_handler(_request: Request, exc: Exception) -> ProblemResponse:
+    """No pooled database connection became free in time: the process is overloaded, not
+    broken. A 503 with ``Retry-After`` tells clients and load balancers to back off."""
+    log.warning("db.pool_exhausted", error=str(exc))
+    busy = errors.ServiceUnavailable(
+        "Keel is busy: no database connection became free in time. Retry in a moment.",
+        retry_after=1,
+    )
+    return problem_response(busy, {"Retry-After": "1"})
+
+
 async def _validation_handler(_request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, RequestValidationError)
     return problem_response(error_from_validation(exc))
@@ -103,4 +115,5 @@ def install_exception_handlers(app: FastAPI) -> None:
     sits outside Starlette's own error middleware so the answer still has its headers."""
     app.add_exception_handler(errors.AppError, _app_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(sqlalchemy.exc.TimeoutError, _overloaded_handler)
     app.add_exception_handler(StarletteHTTPException, _http_exception_handler)
