@@ -76,7 +76,7 @@ async def test_demote__two_admins_demote_each_other_concurrently__one_refused_la
     async with committed_database.transaction() as session:
         await tenancy.enter_tenant(session, org.id)
         rows = (await session.execute(select(Membership.user_id, Membership.role))).all()
-        roles = {user_id: role for user_id, role in rows}
+        roles = dict(rows)
     assert roles == {first.id: "admin", second.id: "member"}
 
 
