@@ -3,14 +3,15 @@ response is sent, or nothing does."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+from alembic import command
 from asgi_lifespan import LifespanManager
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keel.config import Settings
 from keel.events import repository as events_repository
@@ -24,7 +25,7 @@ from keel.kit.errors import Conflict
 from keel.kit.jobs.models import Job
 from keel.kit.routing import api_router
 from keel.main import create_app
-from tests.conftest import TEST_DATABASE_URL
+from tests.conftest import alembic_config, make_settings
 from tests.helpers.app import client_for
 from tests.helpers.jobs import all_jobs
 
@@ -94,14 +95,18 @@ async def count_events(session: DbSession) -> dict[str, int]:
     return {"events": await events_repository.count(session)}
 
 
-@pytest.mark.skipif(TEST_DATABASE_URL is not None, reason="SQLite locking behaviour")
-async def test_sqlite_get__writer_holds_lock__reader_not_blocked(
-    settings: Settings, engine: AsyncEngine, tmp_path: Path
-) -> None:
-    # Given an app whose SQLite connections never wait for a lock, and a writer holding it
-    impatient = settings.model_copy(
-        update={"database": settings.database.model_copy(update={"sqlite_busy_timeout_ms": 0})}
+async def test_sqlite_get__writer_holds_lock__reader_not_blocked(tmp_path: Path) -> None:
+    # Given its own migrated SQLite file (whatever the suite's backend), an app whose
+    # connections never wait for a lock, and a writer holding it
+    impatient = make_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'locks.db'}",
+        tmp_path,
+        "keel:test:locks:",
+        database={"sqlite_busy_timeout_ms": 0},
+        redis={"url": None},
     )
+    await asyncio.to_thread(command.upgrade, alembic_config(impatient), "head")
+    engine = create_engine(impatient)
     database = Database(create_engine(impatient))
     resources = Resources(impatient, database, MemoryCache(), MemoryBroadcast())
     app = create_app(impatient, resources=resources, run_worker=False)
@@ -116,6 +121,7 @@ async def test_sqlite_get__writer_holds_lock__reader_not_blocked(
             await writer.rollback()
     finally:
         await database.dispose()
+        await engine.dispose()
     # Then the GET reads at once, while a POST cannot get the lock
     assert read.status_code == 200, read.text
     assert write.status_code == 500
