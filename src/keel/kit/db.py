@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -158,6 +159,18 @@ def _create_sqlite_engine(settings: Settings, path: str | None) -> AsyncEngine:
         conn.exec_driver_sql("BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE")
 
     return engine
+
+
+@asynccontextmanager
+async def unique_or_raise(session: AsyncSession, error: Exception) -> AsyncIterator[None]:
+    """Run the block in a SAVEPOINT; a constraint violation raises ``error`` and leaves the
+    rest of the transaction usable. The unique index is the real guard against a duplicate
+    that slipped past any lookup (and, under RLS, other tenants' rows cannot be looked up)."""
+    try:
+        async with session.begin_nested():
+            yield
+    except IntegrityError:
+        raise error from None
 
 
 class Database:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.access.schemas import Actor
@@ -21,6 +20,7 @@ from keel.audit.schemas import Target
 from keel.config import get_settings
 from keel.events import service as events_service
 from keel.kit import clock, security
+from keel.kit.db import unique_or_raise
 from keel.users import repository, rules
 from keel.users.errors import (
     EmailTaken,
@@ -180,7 +180,9 @@ async def change_email(session: AsyncSession, actor: Actor, user: User, *, new_e
         raise EmailTaken(f"Another account already uses {address}; choose another address.")
     before = user.email
     user.email, user.email_verified_at = address, clock.now()
-    await _flush_unique(session)
+    taken = EmailTaken("Another account already uses this address; choose another.")
+    async with unique_or_raise(session, taken):  # a concurrent change that passed the lookup
+        await session.flush()
     changes = {"email": {"before": before, "after": address}}
     await _record_update(session, actor, user, "user.email_changed", changes)
     return user
@@ -242,19 +244,9 @@ def _target(user: User) -> Target:
 async def _insert(session: AsyncSession, user: User) -> None:
     """The unique index is the real guard: a concurrent sign-up with the same address that
     slipped past the lookup fails here, in a savepoint, as ``EmailTaken``."""
-    try:
-        async with session.begin_nested():
-            await repository.add(session, user)
-    except IntegrityError:
-        raise EmailTaken(f"An account with {user.email} already exists; log in instead.") from None
-
-
-async def _flush_unique(session: AsyncSession) -> None:
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        raise EmailTaken("Another account already uses this address; choose another.") from None
+    taken = EmailTaken(f"An account with {user.email} already exists; log in instead.")
+    async with unique_or_raise(session, taken):
+        await repository.add(session, user)
 
 
 async def require_password(user: User, password: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.access import service as access
@@ -15,6 +14,7 @@ from keel.audit import service as audit_service
 from keel.audit.schemas import Target
 from keel.events import service as events_service
 from keel.kit import tenancy
+from keel.kit.db import unique_or_raise
 from keel.kit.errors import PermissionDenied
 from keel.kit.ids import new_id
 from keel.organizations import rules
@@ -86,7 +86,8 @@ async def update(session: AsyncSession, org: OrgAccess, data: OrganizationUpdate
     changes = audit_rules.diff(before, _snapshot(found))
     if not changes:
         return found
-    await _flush_slug(session, found)
+    async with unique_or_raise(session, _slug_taken(found)):
+        await session.flush()
     await audit_service.record(
         session, org.actor, "organization.updated", target=_target(found), changes=changes
     )
@@ -127,23 +128,19 @@ async def _insert(session: AsyncSession, org: Organization, *, explicit_slug: bo
     slug that is taken is a 409; a derived one gets a random suffix and is tried again."""
     for _attempt in range(5):
         try:
-            async with session.begin_nested():
+            async with unique_or_raise(session, _slug_taken(org)):
                 await repository.add(session, org)
             return
-        except IntegrityError:
+        except SlugTaken:
             if explicit_slug:
-                raise SlugTaken(f"The slug {org.slug!r} is taken; choose another.") from None
+                raise
             # the rolled-back savepoint already evicted the pending row; try a new slug
             org.slug = f"{org.slug[:56]}-{secrets.token_hex(3)}"
     raise SlugTaken("Could not find a free slug; choose one explicitly.")
 
 
-async def _flush_slug(session: AsyncSession, org: Organization) -> None:
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        raise SlugTaken(f"The slug {org.slug!r} is taken; choose another.") from None
+def _slug_taken(org: Organization) -> SlugTaken:
+    return SlugTaken(f"The slug {org.slug!r} is taken; choose another.")
 
 
 def _snapshot(org: Organization) -> dict[str, Any]:

@@ -11,10 +11,8 @@ very next one.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.access import service as access
@@ -24,6 +22,7 @@ from keel.audit import service as audit_service
 from keel.audit.schemas import Target
 from keel.events import service as events_service
 from keel.events.schemas import Event
+from keel.kit.db import unique_or_raise
 from keel.kit.errors import ValidationFailed
 from keel.kit.schemas import Page, PageParams
 from keel.organizations import rules
@@ -48,7 +47,8 @@ async def create(session: AsyncSession, org: OrgAccess, data: CustomRoleCreate) 
         description=data.description,
         grants=_validated(data.name.strip(), data.grants),
     )
-    await _unique_name(session, role, lambda: CustomRoleRepository(session, org.org_id).add(role))
+    async with unique_or_raise(session, _name_taken(role)):
+        await CustomRoleRepository(session, org.org_id).add(role)
     await _changed(session, org, role, "custom_role.created", _snapshot(role))
     await events_service.publish(session, _event(CustomRoleCreated, org, role))
     return _read(role)
@@ -80,7 +80,8 @@ async def update(
     changes = audit_rules.diff(before, _snapshot(role))
     if not changes:
         return _read(role)
-    await _unique_name(session, role, session.flush)
+    async with unique_or_raise(session, _name_taken(role)):
+        await session.flush()
     await _changed(session, org, role, "custom_role.updated", changes)
     await events_service.publish(session, _event(CustomRoleUpdated, org, role))
     return _read(role)
@@ -118,16 +119,10 @@ def _stored(name: str, grants: list[dict[str, str]]) -> list[dict[str, str]]:
     return grants
 
 
-async def _unique_name(
-    session: AsyncSession, role: CustomRole, write: Callable[[], Awaitable[Any]]
-) -> None:
-    try:
-        async with session.begin_nested():
-            await write()
-    except IntegrityError:
-        raise RoleNameTaken(
-            f"A custom role named {role.name!r} already exists here; choose another name."
-        ) from None
+def _name_taken(role: CustomRole) -> RoleNameTaken:
+    return RoleNameTaken(
+        f"A custom role named {role.name!r} already exists here; choose another name."
+    )
 
 
 async def _changed(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.access import service as access
@@ -20,6 +19,7 @@ from keel.audit import rules as audit_rules
 from keel.audit import service as audit_service
 from keel.audit.schemas import Target
 from keel.events import service as events_service
+from keel.kit.db import unique_or_raise
 from keel.kit.schemas import Page, PageParams
 from keel.organizations.errors import ObjectNotFound, TeamNameTaken
 from keel.organizations.events import TeamCreated, TeamDeleted, TeamUpdated
@@ -32,7 +32,8 @@ from keel.organizations.service import members
 async def create(session: AsyncSession, org: OrgAccess, data: TeamCreate) -> TeamRead:
     access.ensure(org, "team:write")
     team = Team(organization_id=org.org_id, name=data.name.strip())
-    await _unique_name(session, lambda: TeamRepository(session, org.org_id).add(team), team)
+    async with unique_or_raise(session, _name_taken(team)):
+        await TeamRepository(session, org.org_id).add(team)
     await audit_service.record(
         session, org.actor, "team.created", target=_target(team), changes=_diff({}, team)
     )
@@ -64,7 +65,8 @@ async def rename(
     team.name = data.name.strip()
     changes = audit_rules.diff(before, _snapshot(team))
     if changes:
-        await _unique_name(session, session.flush, team)
+        async with unique_or_raise(session, _name_taken(team)):
+            await session.flush()
         await audit_service.record(
             session, org.actor, "team.updated", target=_target(team), changes=changes
         )
@@ -84,14 +86,8 @@ async def delete(session: AsyncSession, org: OrgAccess, team_id: uuid.UUID) -> N
     await TeamRepository(session, org.org_id).delete(team)
 
 
-async def _unique_name(session: AsyncSession, write: Any, team: Team) -> None:
-    try:
-        async with session.begin_nested():
-            await write()
-    except IntegrityError:
-        raise TeamNameTaken(
-            f"A team named {team.name!r} already exists here; choose another name."
-        ) from None
+def _name_taken(team: Team) -> TeamNameTaken:
+    return TeamNameTaken(f"A team named {team.name!r} already exists here; choose another name.")
 
 
 async def exists(session: AsyncSession, org: OrgAccess, team_id: uuid.UUID) -> bool:
