@@ -19,7 +19,6 @@ from keel.access.rules import (
     Grant,
     IpInNetworks,
     Policy,
-    PolicySet,
     Role,
     Scope,
     TimeWindow,
@@ -96,7 +95,3 @@ def policy_of(
         raise ValueError(f"effect must be allow or deny, not {effect!r}")
     compiled = tuple(condition_of(c) for c in conditions)
     return Policy(id_, name, resource_type, action, cast(Effect, effect), compiled)
-
-
-def compile_policies(policies: Iterable[Policy]) -> PolicySet:
-    return PolicySet.compile(policies)

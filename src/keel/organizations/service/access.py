@@ -9,11 +9,11 @@ The same call sets the transaction's tenant for PostgreSQL row-level security.
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
 
+from cachetools import LRUCache
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keel.access.rules import EMPTY_POLICIES, Environment, PolicySet, Role, Subject
+from keel.access.rules import Environment, PolicySet, Role, Subject
 from keel.access.schemas import AccessibleOrgId, Actor, OrgAccess
 from keel.audit import service as audit_service
 from keel.audit.schemas import Target
@@ -101,8 +101,7 @@ async def _audit_override(session: AsyncSession, actor: Actor, org: Organization
 
 # ---- compiled policies, cached per process by (organization, access_version) ------------------
 
-_COMPILED: OrderedDict[tuple[uuid.UUID, int], PolicySet] = OrderedDict()
-_COMPILED_MAX = 4096
+_COMPILED: LRUCache[tuple[uuid.UUID, int], PolicySet] = LRUCache(maxsize=4096)
 
 
 async def _policies(session: AsyncSession, org: Organization) -> PolicySet:
@@ -111,27 +110,20 @@ async def _policies(session: AsyncSession, org: Organization) -> PolicySet:
     key = (org.id, org.access_version)
     cached = _COMPILED.get(key)
     if cached is not None:
-        _COMPILED.move_to_end(key)
         return cached
     rows = await PolicyRepository(session, AccessibleOrgId(org.id)).enabled()
-    compiled = (
-        rules.compile_policies(
-            rules.policy_of(
-                id_=str(p.id),
-                name=p.name,
-                resource_type=p.resource_type,
-                action=p.action,
-                effect=p.effect,
-                conditions=p.conditions,
-            )
-            for p in rows
+    compiled = PolicySet.compile(
+        rules.policy_of(
+            id_=str(p.id),
+            name=p.name,
+            resource_type=p.resource_type,
+            action=p.action,
+            effect=p.effect,
+            conditions=p.conditions,
         )
-        if rows
-        else EMPTY_POLICIES
+        for p in rows
     )
     _COMPILED[key] = compiled
-    if len(_COMPILED) > _COMPILED_MAX:
-        _COMPILED.popitem(last=False)
     return compiled
 
 
