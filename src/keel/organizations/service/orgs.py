@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,7 +65,7 @@ async def create(
     return org
 
 
-async def list_mine(session: AsyncSession, user_id: Any) -> list[tuple[Organization, str]]:
+async def list_mine(session: AsyncSession, user_id: uuid.UUID) -> list[tuple[Organization, str]]:
     await tenancy.enter_user(session, user_id)
     return await repository.of_user(session, user_id)
 
