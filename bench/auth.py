@@ -122,7 +122,9 @@ async def check_cpu_us(settings: Settings, calls: int) -> float:
         started = time.process_time()
         for _ in range(calls):
             claims = tokens.read_access_token(settings, token)
-            if not await sessions.is_live(db, claims.session_id, cache=cache):
+            if not await sessions.is_live(
+                db, claims.session_id, user_id=claims.user_id, cache=cache
+            ):
                 raise RuntimeError("the cached session state was not found")
         elapsed = time.process_time() - started
     await database.dispose()

@@ -58,6 +58,17 @@ class RedisSettings(BaseModel):
     timeout: float = Field(default=1.0, gt=0, description="Socket timeout in seconds.")
 
 
+class CacheSettings(BaseModel):
+    near_ttl_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Longest a process keeps its copy of a hot row (changes drop it at once).",
+    )
+    near_budget_mb: int = Field(
+        default=64, ge=1, description="Memory each process may give its copies of hot rows."
+    )
+
+
 class SmtpSettings(BaseModel):
     url: str | None = Field(
         default=None,
@@ -179,6 +190,7 @@ class Settings(BaseSettings):
     )
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)

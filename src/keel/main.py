@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.metadata import version
@@ -84,9 +86,15 @@ def _lifespan(
         if start_worker:
             worker = build_worker(resources)
             await worker.start()
+        # Other processes' near-cache invalidations (a no-op task without Redis).
+        listener = asyncio.create_task(resources.database.near.listen())
         try:
             yield
         finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+            await resources.database.near.close()
             if worker is not None:
                 await worker.stop()
             if given is None:

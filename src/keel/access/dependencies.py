@@ -21,7 +21,13 @@ def request_actor(request: Request) -> Actor:
     )
 
 
-RequestActor = Annotated[Actor, Depends(request_actor)]
+async def _request_actor(request: Request) -> Actor:
+    """Async on purpose: FastAPI runs a plain ``def`` dependency in the thread pool, a thread
+    hop per request for no I/O at all (so do the other request-only dependencies)."""
+    return request_actor(request)
+
+
+RequestActor = Annotated[Actor, Depends(_request_actor)]
 
 
 #: Dependencies that guard a route, with what they require ("authenticated", "member",

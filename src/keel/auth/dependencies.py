@@ -88,7 +88,9 @@ async def actor_for_token(
         raise not_authenticated(
             "The access token is invalid or expired; refresh it or log in again."
         ) from None
-    if not await sessions.is_live(db, claims.session_id, cache=resources.cache):
+    if not await sessions.is_live(
+        db, claims.session_id, user_id=claims.user_id, cache=resources.cache
+    ):
         raise not_authenticated("This session has ended; log in again.")
     origin = request_actor(request)
     return Actor(

@@ -30,6 +30,8 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from keel.config import Settings
 from keel.kit import clock
 from keel.kit.ids import new_id
+from keel.kit.near_cache import FLUSH_IS_VISIBLE_KEY, NearCache
+from keel.kit.near_cache import INFO_KEY as NEAR_CACHE_KEY
 
 # Deterministic constraint names: Alembic batch mode on SQLite needs them to alter tables.
 NAMING_CONVENTION = {
@@ -180,16 +182,30 @@ class Database:
     begin deferred instead of taking the write lock.
     """
 
-    def __init__(self, engine: AsyncEngine, *, bind: AsyncConnection | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        bind: AsyncConnection | None = None,
+        near: NearCache | None = None,
+    ) -> None:
         self.engine = engine
+        #: Hot rows of this database, kept per process (:mod:`keel.kit.near_cache`); its
+        #: sessions' commits invalidate it.
+        self.near = near or NearCache()
+        info = {NEAR_CACHE_KEY: self.near}
         if bind is None:
-            self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+            self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False, info=info)
             reader = engine.execution_options(**{READ_ONLY: True})
-            self.read_sessionmaker = async_sessionmaker(reader, expire_on_commit=False)
+            self.read_sessionmaker = async_sessionmaker(reader, expire_on_commit=False, info=info)
         else:
-            # Tests: every unit of work runs in a SAVEPOINT of one outer transaction.
+            # Tests: every unit of work runs in a SAVEPOINT of one outer transaction, where
+            # a flush is already visible to the others.
             self.sessionmaker = async_sessionmaker(
-                bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
+                bind=bind,
+                expire_on_commit=False,
+                join_transaction_mode="create_savepoint",
+                info={**info, FLUSH_IS_VISIBLE_KEY: True},
             )
             self.read_sessionmaker = self.sessionmaker
 

@@ -56,14 +56,20 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         await session.commit()
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def _resources_dep(request: Request) -> Resources:
+    """Async, like every dependency that does no I/O: a plain ``def`` would run in the thread
+    pool, one thread hop per request."""
+    return get_resources(request)
+
+
+async def get_settings_dep(request: Request) -> Settings:
     return get_resources(request).settings
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
-AppResources = Annotated[Resources, Depends(get_resources)]
+AppResources = Annotated[Resources, Depends(_resources_dep)]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 
 
@@ -78,10 +84,16 @@ def open_resources(settings: Settings, *, database: Database | None = None) -> R
     from keel.kit.broadcast import MemoryBroadcast, RedisBroadcast
     from keel.kit.cache import MemoryCache, RedisCache
     from keel.kit.db import create_engine
+    from keel.kit.near_cache import NearCache
 
-    db = database or Database(create_engine(settings))
+    near = NearCache(
+        budget=settings.cache.near_budget_mb * 1024 * 1024, ttl=settings.cache.near_ttl_seconds
+    )
+    db = database or Database(create_engine(settings), near=near)
     if settings.redis.url is None:
-        return Resources(settings, db, MemoryCache(), MemoryBroadcast())
+        broadcast = MemoryBroadcast()
+        db.near.connect(broadcast, shared=False)
+        return Resources(settings, db, MemoryCache(), broadcast)
     # A bounded pool that makes a burst wait (up to the Redis timeout) for a free connection:
     # redis-py's default pool raises MaxConnectionsError at once when its limit is reached,
     # which turned a 1,000-connection burst into 500s (bench/read_path.py).
@@ -95,9 +107,9 @@ def open_resources(settings: Settings, *, database: Database | None = None) -> R
     )
     client = Redis.from_pool(pool)
     prefix = settings.redis.prefix
-    return Resources(
-        settings, db, RedisCache(client, prefix=prefix), RedisBroadcast(client, prefix=prefix)
-    )
+    shared = RedisBroadcast(client, prefix=prefix)
+    db.near.connect(shared, shared=True)
+    return Resources(settings, db, RedisCache(client, prefix=prefix), shared)
 
 
 async def close_resources(resources: Resources, *, dispose_database: bool = True) -> None:

@@ -24,13 +24,15 @@ from keel.kit.schemas import PageParams
 from keel.kit.tenancy import AccessibleOrgId
 
 M = TypeVar("M", bound=Base)
+Item = TypeVar("Item")
 
 
 @dataclass(frozen=True)
-class Window(Generic[M]):
-    """One page of ORM rows; endpoints turn it into ``Page[<X>Read]``."""
+class Window(Generic[Item]):
+    """One page of rows (ORM rows, or read views of them); endpoints turn it into
+    ``Page[<X>Read]``."""
 
-    items: list[M]
+    items: list[Item]
     next_cursor: str | None
 
 

@@ -20,10 +20,11 @@ Three scopes, each a policy clause in the migrations:
 from __future__ import annotations
 
 import uuid
-from typing import NewType
+from typing import Any, NewType
 
-from sqlalchemy import String, bindparam, func, literal, select, true
+from sqlalchemy import String, bindparam, event, func, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql.expression import Executable
 
 #: An organization id the current actor was proven to reach. Tenant repositories take only
@@ -34,6 +35,7 @@ ORG_SETTING = "keel.org_id"
 USER_SETTING = "keel.user_id"
 PLATFORM_SETTING = "keel.platform"
 _INFO_KEY = "keel.tenancy"
+_BEGUN_KEY = "keel.tenancy.begun"
 
 
 async def enter_tenant(
@@ -62,7 +64,7 @@ async def leave_platform(session: AsyncSession) -> None:
 def current(session: AsyncSession) -> dict[str, str]:
     """The values set in this session's current transaction (empty when none)."""
     entry = session.info.get(_INFO_KEY)
-    if entry is None or entry[0] is not session.get_transaction():
+    if entry is None or entry[0] is not _root(session):
         return {}
     return dict(entry[1])
 
@@ -71,14 +73,45 @@ def _text(value: uuid.UUID | None) -> str:
     return "" if value is None else str(value)
 
 
+def _root(session: AsyncSession | Session) -> SessionTransaction | None:
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    return sync.get_transaction()
+
+
 async def _apply(session: AsyncSession, values: dict[str, str]) -> None:
-    """Always sent, never skipped as "already set": another session sharing the connection's
-    transaction (tests do) may have changed the values since."""
-    if session.get_bind().dialect.name == "postgresql":
-        names = tuple(values)
-        params = {f"v{n}": value for n, value in enumerate(values.values())}
-        await session.execute(_set_config_statement(names), params)
-    session.info[_INFO_KEY] = (session.get_transaction(), {**current(session), **values})
+    """Sent lazily: a transaction that has not touched the database yet sends the values
+    together with its first statement (see :func:`_send_on_begin`), so a request answered
+    from caches costs no round trip at all. Once the transaction holds a connection they are
+    sent at once, and always, never skipped as "already set": another session sharing the
+    connection's transaction (tests do) may have changed them since."""
+    merged = {**current(session), **values}
+    root = _root(session)
+    if session.get_bind().dialect.name == "postgresql" and (
+        root is None or session.info.get(_BEGUN_KEY) is root
+    ):
+        await session.execute(*_set_config(values))
+        root = _root(session)  # the statement may have begun the transaction
+    session.info[_INFO_KEY] = (root, merged)
+
+
+@event.listens_for(Session, "after_begin")
+def _send_on_begin(session: Session, transaction: SessionTransaction, connection: Any) -> None:
+    """The transaction just took its connection: send the tenant recorded so far, before
+    the statement that made it connect. (ORM events run inside SQLAlchemy's greenlet, where
+    the synchronous ``execute`` drives the async driver.)"""
+    if transaction.parent is not None:
+        return
+    session.info[_BEGUN_KEY] = transaction
+    entry = session.info.get(_INFO_KEY)
+    if entry is None or entry[0] is not transaction or connection.dialect.name != "postgresql":
+        return
+    connection.execute(*_set_config(entry[1]))
+
+
+def _set_config(values: dict[str, str]) -> tuple[Executable, dict[str, str]]:
+    names = tuple(values)
+    params = {f"v{n}": value for n, value in enumerate(values.values())}
+    return _set_config_statement(names), params
 
 
 _STATEMENTS: dict[tuple[str, ...], Executable] = {}

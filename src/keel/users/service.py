@@ -19,7 +19,7 @@ from keel.audit import service as audit_service
 from keel.audit.schemas import Target
 from keel.config import get_settings
 from keel.events import service as events_service
-from keel.kit import clock, security
+from keel.kit import clock, near_cache, security
 from keel.kit.db import unique_or_raise
 from keel.users import repository, rules
 from keel.users.errors import (
@@ -37,6 +37,12 @@ from keel.users.events import (
     UserUpdated,
 )
 from keel.users.models import ACTIVE, DISABLED, User
+
+
+def user_tag(user_id: uuid.UUID) -> str:
+    """The near-cache tag of everything derived from the user's row."""
+    return f"user:{user_id}"
+
 
 # Verifying against this when the email is unknown keeps "no such user" as slow as
 # "wrong password", so timing does not reveal which accounts exist.
@@ -277,3 +283,8 @@ async def _record_update(
 ) -> None:
     await audit_service.record(session, actor, action, target=_target(user), changes=changes)
     await events_service.publish(session, UserUpdated(user_id=user.id, fields=sorted(changes)))
+
+
+#: Anything cached about a user (their sessions' state, their standing in organizations) is
+#: tagged ``user:<id>``: any change to the row drops it (status, superadmin flag, attributes).
+near_cache.watch(User, lambda user: (user_tag(user.id),))

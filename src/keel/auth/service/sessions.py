@@ -18,11 +18,12 @@ from keel.auth.events import SecurityAlert
 from keel.auth.models import AuthSession, RefreshToken
 from keel.config import Settings
 from keel.events import service as events_service
-from keel.kit import clock, security
+from keel.kit import clock, near_cache, security
 from keel.kit.cache import Cache
 from keel.kit.errors import NotFound
 from keel.users import service as users_service
 from keel.users.models import ACTIVE, User
+from keel.users.service import user_tag
 
 #: How long a session's live/revoked state is trusted from the cache before the database is
 #: asked again. Revocation writes the cache at once, so this only bounds a lost cache entry.
@@ -35,8 +36,17 @@ def state_key(session_id: uuid.UUID) -> str:
     return f"auth:session:{session_id}"
 
 
-async def mark_revoked(cache: Cache, session_id: uuid.UUID) -> None:
+async def mark_revoked(session: AsyncSession, cache: Cache, session_id: uuid.UUID) -> None:
+    """Revocation takes effect at once, before the commit: the shared state says "revoked",
+    then every process drops its near copy (which then reads that state)."""
     await cache.set(state_key(session_id), "revoked", ttl=STATE_TTL_SECONDS)
+    near = near_cache.of(session)
+    if near is not None:
+        await near.invalidate([_session_tag(session_id)])
+
+
+def _session_tag(session_id: uuid.UUID) -> str:
+    return f"session:{session_id}"
 
 
 async def revoke_all(
@@ -134,14 +144,14 @@ async def revoke(
     if revoked:
         await _ended(session, actor, session_id, cache=cache, reason=reason)
     else:
-        await mark_revoked(cache, session_id)
+        await mark_revoked(session, cache, session_id)
     return revoked
 
 
 async def _ended(
     session: AsyncSession, actor: Actor, session_id: uuid.UUID, *, cache: Cache, reason: str
 ) -> None:
-    await mark_revoked(cache, session_id)
+    await mark_revoked(session, cache, session_id)
     await audit_service.record(
         session,
         actor,
@@ -166,9 +176,27 @@ async def get_for_user(
     return auth_session
 
 
-async def is_live(session: AsyncSession, session_id: uuid.UUID, *, cache: Cache) -> bool:
-    """The check behind every authenticated request: the cache answers almost always; on a
-    miss the row and its user decide, and the answer is cached for ``STATE_TTL_SECONDS``."""
+async def is_live(
+    session: AsyncSession, session_id: uuid.UUID, *, user_id: uuid.UUID, cache: Cache
+) -> bool:
+    """The check behind every authenticated request. A "live" answer is kept in the near
+    cache (dropped on revocation and on any change to the user); below it, the shared cache
+    answers almost always; on a miss the row and its user decide, and the answer is cached
+    for ``STATE_TTL_SECONDS``."""
+    near = near_cache.of(session)
+    if near is None:
+        return await _is_live(session, session_id, cache=cache)
+    key = _session_tag(session_id)
+    if near.get(key):
+        return True
+    seen = near.mark(tags := (key, user_tag(user_id), near_cache.table_tag(User)))
+    live = await _is_live(session, session_id, cache=cache)
+    if live:
+        near.put(key, True, tags, seen)
+    return live
+
+
+async def _is_live(session: AsyncSession, session_id: uuid.UUID, *, cache: Cache) -> bool:
     state = await cache.get(state_key(session_id))
     if state is not None:
         return bool(state == LIVE)

@@ -9,6 +9,11 @@ The same call sets the transaction's tenant for PostgreSQL row-level security.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
 
 from cachetools import LRUCache
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,14 +22,54 @@ from keel.access.rules import Environment, PolicySet, Role, Subject
 from keel.access.schemas import AccessibleOrgId, Actor, OrgAccess
 from keel.audit import service as audit_service
 from keel.audit.schemas import Target
-from keel.kit import clock, tenancy
+from keel.kit import clock, near_cache, tenancy
 from keel.organizations import rules
 from keel.organizations.errors import OrganizationNotFound, OrganizationSuspended
-from keel.organizations.models import SUSPENDED, CustomRole, Organization
+from keel.organizations.models import SUSPENDED, CustomRole, Membership, Organization
 from keel.organizations.repository import organizations as repository
 from keel.organizations.repository.organizations import AccessRow
 from keel.organizations.repository.policies import PolicyRepository
-from keel.users.models import ACTIVE
+from keel.users.models import ACTIVE, User
+from keel.users.service import user_tag
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A user's standing in one organization as :func:`open_org` needs it: plain values (no
+    ORM instance), so one copy serves every request of that member from the near cache
+    until a watched row changes (see the ``watch`` calls at the end of this module)."""
+
+    user_id: uuid.UUID
+    user_active: bool
+    is_superadmin: bool
+    attributes: Mapping[str, Any]
+    org_id: uuid.UUID | None
+    org_status: str | None
+    plan: str
+    access_version: int
+    #: The built-in role and the roles it grants (None/empty when not a member).
+    role: str | None
+    roles: tuple[Role, ...]
+    team_id: uuid.UUID | None
+    joined_at: datetime | None
+
+    @classmethod
+    def of(cls, found: AccessRow) -> Standing:
+        org, membership, user = found.organization, found.membership, found.user
+        return cls(
+            user_id=user.id,
+            user_active=user.status == ACTIVE,
+            is_superadmin=user.is_superadmin,
+            attributes=MappingProxyType(dict(user.attributes or {})),
+            org_id=org.id if org else None,
+            org_status=org.status if org else None,
+            plan=org.plan if org else "",
+            access_version=org.access_version if org else 0,
+            role=membership.role if membership else None,
+            roles=_roles(membership.role, found.custom_role) if membership else (),
+            team_id=membership.team_id if membership else None,
+            joined_at=membership.joined_at if membership else None,
+        )
 
 
 async def open_org(
@@ -36,41 +81,57 @@ async def open_org(
     if user_id is None or (actor.kind == "api_key" and actor.organization_id != org_id):
         raise OrganizationNotFound()
     await tenancy.enter_tenant(session, org_id, user_id=user_id)
-    found = await repository.access_row(session, org_id, user_id)
-    if found is None or found.organization is None or found.user.status != ACTIVE:
+    found = await standing(session, org_id, user_id)
+    if found is None or found.org_id is None or not found.user_active:
         raise OrganizationNotFound()
-    superadmin = found.user.is_superadmin and actor.kind == "user"
-    if found.membership is None and not superadmin:
+    superadmin = found.is_superadmin and actor.kind == "user"
+    if found.role is None and not superadmin:
         raise OrganizationNotFound()
-    org = found.organization
-    if org.status == SUSPENDED and not superadmin:
+    if found.org_status == SUSPENDED and not superadmin:
         raise OrganizationSuspended()
     access = OrgAccess(
-        org_id=AccessibleOrgId(org.id),
+        org_id=AccessibleOrgId(found.org_id),
         actor=actor,
-        subject=subject_for(found, org, superadmin=superadmin),
-        policies=await _policies(session, org),
-        role=found.membership.role if found.membership else None,
-        plan=org.plan,
-        member_since=found.membership.joined_at if found.membership else None,
+        subject=subject_for(found, superadmin=superadmin),
+        policies=await _policies(session, found.org_id, found.access_version),
+        role=found.role,
+        plan=found.plan,
+        member_since=found.joined_at,
         environment=Environment(ip=actor.ip, now=clock.now()),
     )
-    if found.membership is None and writes:
-        await _audit_override(session, actor, org)
+    if found.role is None and writes:
+        await _audit_override(session, actor, found.org_id)
     return access
 
 
-def subject_for(found: AccessRow, org: Organization, *, superadmin: bool) -> Subject:
-    """How the user of ``found`` stands in ``org``: the one builder of a member's subject,
-    for ``open_org`` and for the explain endpoint alike."""
-    membership = found.membership
+async def standing(session: AsyncSession, org_id: uuid.UUID, user_id: uuid.UUID) -> Standing | None:
+    """From the near cache; on a miss, one joined query. Call after ``enter_tenant``: the
+    query runs under row-level security like any other."""
+
+    async def load() -> Standing | None:
+        found = await repository.access_row(session, org_id, user_id)
+        return None if found is None else Standing.of(found)
+
+    near = near_cache.of(session)
+    if near is None:
+        return await load()
+    return await near.get_or_load(f"standing:{org_id}:{user_id}", _tags(org_id, user_id), load)
+
+
+def _tags(org_id: uuid.UUID, user_id: uuid.UUID) -> tuple[str, ...]:
+    return (f"org:{org_id}", user_tag(user_id), f"member:{org_id}:{user_id}", *_TABLE_TAGS)
+
+
+def subject_for(found: Standing, *, superadmin: bool) -> Subject:
+    """How the user of ``found`` stands in its organization: the one builder of a member's
+    subject, for ``open_org`` and for the explain endpoint alike."""
     return Subject(
-        user_id=found.user.id,
-        organization_id=org.id,
-        roles=_roles(membership.role, found.custom_role) if membership else (),
-        team_ids=frozenset([membership.team_id] if membership and membership.team_id else []),
+        user_id=found.user_id,
+        organization_id=found.org_id,
+        roles=found.roles,
+        team_ids=frozenset([found.team_id] if found.team_id else []),
         is_superadmin=superadmin,
-        attributes=found.user.attributes or {},
+        attributes=found.attributes,
     )
 
 
@@ -79,10 +140,10 @@ async def member_subject(
 ) -> Subject | None:
     """``user_id``'s subject in ``org`` as a request of theirs would see it (None when they
     are not a member)."""
-    found = await repository.access_row(session, org.org_id, user_id)
-    if found is None or found.organization is None or found.membership is None:
+    found = await standing(session, org.org_id, user_id)
+    if found is None or found.org_id is None or found.role is None:
         return None
-    return subject_for(found, found.organization, superadmin=found.user.is_superadmin)
+    return subject_for(found, superadmin=found.is_superadmin)
 
 
 def _roles(role: str, custom: CustomRole | None) -> tuple[Role, ...]:
@@ -90,12 +151,12 @@ def _roles(role: str, custom: CustomRole | None) -> tuple[Role, ...]:
     return rules.member_roles(role, extra)
 
 
-async def _audit_override(session: AsyncSession, actor: Actor, org: Organization) -> None:
+async def _audit_override(session: AsyncSession, actor: Actor, org_id: uuid.UUID) -> None:
     await audit_service.record(
         session,
         actor,
         "access.superadmin_override",
-        target=Target(type="organization", id=str(org.id), organization_id=org.id),
+        target=Target(type="organization", id=str(org_id), organization_id=org_id),
     )
 
 
@@ -104,14 +165,14 @@ async def _audit_override(session: AsyncSession, actor: Actor, org: Organization
 _COMPILED: LRUCache[tuple[uuid.UUID, int], PolicySet] = LRUCache(maxsize=4096)
 
 
-async def _policies(session: AsyncSession, org: Organization) -> PolicySet:
+async def _policies(session: AsyncSession, org_id: uuid.UUID, access_version: int) -> PolicySet:
     """Compiled once per change: every policy or custom-role write bumps the organization's
     ``access_version``, so a stale entry is never read again (and ages out of the LRU)."""
-    key = (org.id, org.access_version)
+    key = (org_id, access_version)
     cached = _COMPILED.get(key)
     if cached is not None:
         return cached
-    rows = await PolicyRepository(session, AccessibleOrgId(org.id)).enabled()
+    rows = await PolicyRepository(session, AccessibleOrgId(org_id)).enabled()
     compiled = PolicySet.compile(
         rules.policy_of(
             id_=str(p.id),
@@ -131,3 +192,11 @@ async def bump_access_version(session: AsyncSession, org: Organization) -> None:
     """Call after any change to the organization's policies or custom roles."""
     org.access_version += 1
     await session.flush()
+
+
+# ---- what invalidates a cached Standing -------------------------------------------------------
+
+near_cache.watch(Organization, lambda org: (f"org:{org.id}",))
+near_cache.watch(CustomRole, lambda role: (f"org:{role.organization_id}",))
+near_cache.watch(Membership, lambda m: (f"member:{m.organization_id}:{m.user_id}",))
+_TABLE_TAGS = tuple(near_cache.table_tag(m) for m in (Organization, CustomRole, Membership, User))

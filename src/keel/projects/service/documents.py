@@ -23,7 +23,17 @@ from keel.projects.events import DocumentCreated, DocumentDeleted, DocumentUpdat
 from keel.projects.models import Document, Project
 from keel.projects.repository import DocumentRepository
 from keel.projects.schemas import DocumentCreate, DocumentFilters, DocumentUpdate
-from keel.projects.service.projects import audit, get_project, id_text, read_scope, top_up
+from keel.projects.service import views
+from keel.projects.service.projects import (
+    ProjectLike,
+    audit,
+    get_project,
+    id_text,
+    read_scope,
+    readable_project_view,
+    top_up,
+)
+from keel.projects.service.views import DocumentView
 
 
 async def create_document(
@@ -66,8 +76,12 @@ async def create_document(
 
 async def get_document(
     session: AsyncSession, org: OrgAccess, project_id: uuid.UUID, document_id: uuid.UUID
-) -> Document:
-    _project, document = await _readable_document(session, org, project_id, document_id)
+) -> DocumentView:
+    """The read path: cached views (:mod:`.views`), checked like rows."""
+    project = await readable_project_view(session, org, project_id)
+    document = await views.document(session, org, project.id, document_id)
+    if document is None or not _may(org, "documents:read", project, document):
+        raise DocumentNotFound()
     return document
 
 
@@ -77,16 +91,15 @@ async def list_documents(
     project_id: uuid.UUID,
     filters: DocumentFilters,
     page: PageParams,
-) -> Window[Document]:
-    project = await get_project(session, org, project_id)
-    repository = DocumentRepository(session, org.org_id)
+) -> Window[DocumentView]:
+    project = await readable_project_view(session, org, project_id)
     scope = read_scope(org, "documents:read")
     seen = rules.documents_visibility(scope, org.subject, project.team_id)
 
-    async def fetch(part: PageParams) -> Window[Document]:
-        return await repository.page(project.id, filters, seen, part)
+    async def fetch(part: PageParams) -> Window[DocumentView]:
+        return await views.document_page(session, org, project.id, filters, seen=seen, page=part)
 
-    async def keep(documents: Sequence[Document]) -> list[Document]:
+    async def keep(documents: Sequence[DocumentView]) -> list[DocumentView]:
         return [d for d in documents if _may(org, "documents:read", project, d)]
 
     return await top_up(fetch, keep, page)
@@ -166,7 +179,9 @@ async def _readable_document(
     return project, document
 
 
-def _may(org: OrgAccess, permission: str, project: Project, document: Document) -> bool:
+def _may(
+    org: OrgAccess, permission: str, project: ProjectLike, document: Document | DocumentView
+) -> bool:
     return access.can(org, permission, _document_resource(org, project, document))
 
 
@@ -174,7 +189,7 @@ def _may(org: OrgAccess, permission: str, project: Project, document: Document) 
 
 
 def _document_resource(
-    org: OrgAccess, project: Project, document: Document, **changes: Any
+    org: OrgAccess, project: ProjectLike, document: Document | DocumentView, **changes: Any
 ) -> Resource:
     """``changes`` (from a PATCH) override the stored values: the document as it would be."""
     return rules.document_resource(

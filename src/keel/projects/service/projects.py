@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +24,6 @@ from keel.audit import rules as audit_rules
 from keel.audit import service as audit_service
 from keel.audit.schemas import Target
 from keel.events import service as events_service
-from keel.kit.db import Base
 from keel.kit.ids import new_id
 from keel.kit.repository import Window
 from keel.kit.schemas import PageParams
@@ -35,9 +34,11 @@ from keel.projects.events import ProjectCreated, ProjectDeleted, ProjectUpdated
 from keel.projects.models import Project
 from keel.projects.repository import ProjectRepository
 from keel.projects.schemas import ProjectCreate, ProjectFilters, ProjectUpdate
+from keel.projects.service import views
 
 TOP_UP_ROUNDS = 3
-T = TypeVar("T", bound=Base)
+T = TypeVar("T")
+P = TypeVar("P", bound="ProjectLike")
 
 
 def read_scope(org: OrgAccess, permission: str) -> Scope | None:
@@ -153,15 +154,35 @@ async def delete_project(session: AsyncSession, org: OrgAccess, project_id: uuid
 # ---- reading rights ----------------------------------------------------------------------------
 
 
-async def _may_read_project(
-    repository: ProjectRepository, org: OrgAccess, project: Project
-) -> bool:
+class ProjectLike(Protocol):
+    """What reading rights look at: a project row or its cached view."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def owner_id(self) -> uuid.UUID | None: ...
+    @property
+    def team_id(self) -> uuid.UUID | None: ...
+
+
+async def readable_project_view(
+    session: AsyncSession, org: OrgAccess, project_id: uuid.UUID
+) -> views.ProjectView:
+    """:func:`get_project` for the read path: the cached view, with the same rights."""
+    project = await views.project(session, org, project_id)
+    repository = ProjectRepository(session, org.org_id)
+    if project is None or not await _may_read_project(repository, org, project):
+        raise ProjectNotFound()
+    return project
+
+
+async def _may_read_project(repository: ProjectRepository, org: OrgAccess, project: P) -> bool:
     return bool(await _readable_projects(repository, org, [project]))
 
 
 async def _readable_projects(
-    repository: ProjectRepository, org: OrgAccess, projects: Sequence[Project]
-) -> list[Project]:
+    repository: ProjectRepository, org: OrgAccess, projects: Sequence[P]
+) -> list[P]:
     """The projects the caller may read; those RBAC refuses get a second look (one query for
     all of them): a project is shared with whoever owns or was given one of its documents."""
     readable = {
