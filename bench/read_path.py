@@ -22,9 +22,10 @@ Needs PostgreSQL (``KEEL_BENCH_PG_URL``, default the local superuser ``postgres`
 Each scenario runs first "cold" (64 connections, the first time its targets are asked, so
 what is cached per document or page is not yet there), then, after a warm-up that asks every
 target about twice (``--warm-passes``), at each connection count: the steady state a server
-serving these users reaches. Both are printed; the goal is judged on the steady state. It prints req/s, p50/p99 and errors per
-scenario with the ratio to /health at the same connection count. Goal: >= 50 % of the
-baseline at 64 connections with p99 <= 25 ms, and no
+serving these users reaches. Both are printed; the goal is judged on the steady state.
+
+It prints req/s, p50/p99 and errors per scenario with the ratio to /health at the same
+connection count. Goal: >= 50 % of the baseline at 64 connections with p99 <= 25 ms, and no
 error nor stall at 1,000. wrk, the two workers and PostgreSQL share this machine's cores.
 """
 
