@@ -21,7 +21,7 @@ Needs PostgreSQL (``KEEL_BENCH_PG_URL``, default the local superuser ``postgres`
 
 Each scenario runs first "cold" (64 connections, the first time its targets are asked, so
 what is cached per document or page is not yet there), then, after a warm-up that asks every
-target about twice (``--warm-passes``), at each connection count: the steady state a server
+target about four times (``--warm-passes``), at each connection count: the steady state a server
 serving these users reaches. Both are printed; the goal is judged on the steady state.
 
 It prints req/s, p50/p99 and errors per scenario with the ratio to /health at the same
@@ -455,10 +455,10 @@ def main() -> None:  # noqa: PLR0915 - one linear script, like the other benches
     parser.add_argument(
         "--warm-passes",
         type=float,
-        default=2.0,
+        default=4.0,
         help="warm-up until each target was asked this often on average",
     )
-    parser.add_argument("--warm-max", type=float, default=120.0, help="cap on warm-up seconds")
+    parser.add_argument("--warm-max", type=float, default=180.0, help="cap on warm-up seconds")
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--drop", action="store_true", help="drop the database and role at the end")
     parser.add_argument(

@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import structlog
@@ -61,13 +62,26 @@ BUDGET_BYTES = 64 * 1024 * 1024
 DEFAULT_SIZE = 512
 
 
+@dataclass(slots=True)
+class _Entry:
+    value: Any
+    tags: tuple[str, ...]
+    seen: Seen
+    size: int
+    #: The cache's invalidation count when ``seen`` was last found current: while nothing at
+    #: all was invalidated since, the entry is valid without looking at its tags.
+    checked: int
+
+
 class NearCache:
     def __init__(self, *, budget: int = BUDGET_BYTES, ttl: float = 60.0) -> None:
-        self._entries: TTLCache[Hashable, tuple[Any, tuple[str, ...], Seen, int]] = TTLCache(
-            maxsize=budget, ttl=ttl, timer=time.monotonic, getsizeof=lambda entry: entry[3]
+        self._entries: TTLCache[Hashable, _Entry] = TTLCache(
+            maxsize=budget, ttl=ttl, timer=time.monotonic, getsizeof=lambda entry: entry.size
         )
         self._versions: dict[str, int] = {}
         self._epoch = 0
+        #: Invalidations so far, of any tag (the fast path of :meth:`get`).
+        self._invalidations = 0
         self._serving = True
         self._shared = False
         self._broadcast: Broadcast | None = None
@@ -88,10 +102,11 @@ class NearCache:
         entry = self._entries.get(key)
         if entry is None:
             return None
-        value, tags, seen, _size = entry
-        if seen != self.mark(tags):
-            return None
-        return value
+        if entry.checked != self._invalidations:
+            if entry.seen != self.mark(entry.tags):
+                return None
+            entry.checked = self._invalidations
+        return entry.value
 
     def put(
         self,
@@ -104,7 +119,7 @@ class NearCache:
     ) -> None:
         """Store unless a tag changed since ``seen`` (or the value outweighs the budget)."""
         if self._serving and seen == self.mark(tags) and size <= self._entries.maxsize:
-            self._entries[key] = (value, tags, seen, size)
+            self._entries[key] = _Entry(value, tags, seen, size, self._invalidations)
 
     async def get_or_load(
         self,
@@ -134,6 +149,7 @@ class NearCache:
         versions = self._versions
         for tag in tags:
             versions[tag] = versions.get(tag, 0) + 1
+        self._invalidations += 1
         if len(versions) > MAX_VERSIONS:
             self.clear()
 
@@ -141,6 +157,7 @@ class NearCache:
         self._entries.clear()
         self._versions.clear()
         self._epoch += 1
+        self._invalidations += 1
 
     async def invalidate(self, tags: Iterable[str]) -> None:
         """Invalidate ``tags`` here and in every process subscribed to the channel. For
