@@ -231,6 +231,30 @@ def of(session: AsyncSession | Session) -> NearCache | None:
     return near if isinstance(near, NearCache) else None
 
 
+def usable(session: AsyncSession | Session, tags: tuple[str, ...]) -> NearCache | None:
+    """:func:`of`, unless the session has itself changed (flushed, not yet committed) a row
+    behind one of ``tags``: it must see its own write, which the cache learns of only at
+    commit."""
+    near = of(session)
+    pending = session.info.get(_PENDING_KEY)
+    if near is None or (pending and not pending.isdisjoint(tags)):
+        return None
+    return near
+
+
+async def read_through(
+    session: AsyncSession,
+    key: Hashable,
+    tags: tuple[str, ...],
+    load: Callable[[], Awaitable[T]],
+    *,
+    size: Callable[[T], int] | None = None,
+) -> T:
+    """``load()`` through the near cache when :func:`usable`, else straight from the source."""
+    near = usable(session, tags)
+    return await (load() if near is None else near.get_or_load(key, tags, load, size=size))
+
+
 # ---- which rows feed which tags --------------------------------------------------------------
 
 TagsOf = Callable[[Any], Iterable[str]]

@@ -183,13 +183,14 @@ async def is_live(
     cache (dropped on revocation and on any change to the user); below it, the shared cache
     answers almost always; on a miss the row and its user decide, and the answer is cached
     for ``STATE_TTL_SECONDS``."""
-    near = near_cache.of(session)
+    key = _session_tag(session_id)
+    tags = (key, user_tag(user_id), near_cache.table_tag(User))
+    near = near_cache.usable(session, tags)
     if near is None:
         return await _is_live(session, session_id, cache=cache)
-    key = _session_tag(session_id)
     if near.get(key):
         return True
-    seen = near.mark(tags := (key, user_tag(user_id), near_cache.table_tag(User)))
+    seen = near.mark(tags)
     live = await _is_live(session, session_id, cache=cache)
     if live:
         near.put(key, True, tags, seen)

@@ -112,10 +112,8 @@ async def standing(session: AsyncSession, org_id: uuid.UUID, user_id: uuid.UUID)
         found = await repository.access_row(session, org_id, user_id)
         return None if found is None else Standing.of(found)
 
-    near = near_cache.of(session)
-    if near is None:
-        return await load()
-    return await near.get_or_load(f"standing:{org_id}:{user_id}", _tags(org_id, user_id), load)
+    key = ("standing", org_id, user_id)
+    return await near_cache.read_through(session, key, _tags(org_id, user_id), load)
 
 
 def _tags(org_id: uuid.UUID, user_id: uuid.UUID) -> tuple[str, ...]:

@@ -139,8 +139,7 @@ async def document_page(
 async def _cached(
     session: AsyncSession, key: Hashable, tags: tuple[str, ...], load: Callable[[], Awaitable[V]]
 ) -> V:
-    near = near_cache.of(session)
-    return await (load() if near is None else near.get_or_load(key, tags, load, size=_weight))
+    return await near_cache.read_through(session, key, tags, load, size=_weight)
 
 
 def _weight(value: object) -> int:
