@@ -33,11 +33,11 @@ def context(
 
 
 def flag(key: str = "f", **fields: object) -> Flag:
-    return Flag(key=key, **{"enabled": True, **fields})  # type: ignore[arg-type]
+    return Flag(key=key, **{"enabled": True, **fields})  # type: ignore[arg-type]  # test overrides, typed loosely on purpose
 
 
 def targeting(**fields: object) -> Targeting:
-    return Targeting(**fields)  # type: ignore[arg-type]
+    return Targeting(**fields)  # type: ignore[arg-type]  # test overrides, typed loosely on purpose
 
 
 def plan_in(*plans: str) -> Rule:

@@ -42,10 +42,10 @@ MALFORMED_FLAGS = [
     (flag(variants=(Variant("a", 1, 0),)), "variants[0].weight", "above 0"),
     (flag(variants=(Variant("a", 1, -5),)), "variants[0].weight", "above 0"),
     (flag(variants=(Variant("a", 1, True),)), "variants[0].weight", "above 0"),
-    (flag(variants=(Variant("a", 1, 1.5),)), "variants[0].weight", "above 0"),  # type: ignore[arg-type]
+    (flag(variants=(Variant("a", 1, 1.5),)), "variants[0].weight", "above 0"),  # type: ignore[arg-type]  # invalid on purpose
     (flag(variants=(Variant("a", 1), Variant("a", 2))), "variants[1].key", "used twice"),
     (flag(variants=(Variant("", 1),)), "variants[0].key", "non-empty name"),
-    (flag(variants=(Variant("a", {"x": object()}),)), "variants[0].value", "must be JSON"),  # type: ignore[dict-item]
+    (flag(variants=(Variant("a", {"x": object()}),)), "variants[0].value", "must be JSON"),  # type: ignore[dict-item]  # invalid on purpose
     (flag(variants=(Variant("a", math.nan),)), "variants[0].value", "must be JSON"),
     (
         flag(targeting=targeting(include_users=(USER,), exclude_users=(USER,))),
@@ -228,4 +228,4 @@ def test_context__unknown_environment__refused_with_the_choices() -> None:
 
 def test_context__uuid_user__refused_asking_for_text() -> None:
     with pytest.raises(TypeError, match=r"user_id must be text or None; pass str\(user_id\)"):
-        EvaluationContext(environment="production", user_id=uuid.uuid4())  # type: ignore[arg-type]
+        EvaluationContext(environment="production", user_id=uuid.uuid4())  # type: ignore[arg-type]  # a UUID, not text: refused on purpose

@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 import structlog
 from cachetools import TTLCache
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -266,12 +266,17 @@ def watch(model: type, tags_of: TagsOf) -> None:
     """Invalidate ``tags_of(row)`` whenever a ``model`` row is inserted, updated or deleted;
     a bulk INSERT/UPDATE/DELETE on its table invalidates :func:`table_tag` instead."""
     _WATCHED[model] = tags_of
-    _TABLE_TAGS[model.__table__.name] = table_tag(model)  # type: ignore[attr-defined]
+    _TABLE_TAGS[_table_name(model)] = table_tag(model)
 
 
 def table_tag(model: type) -> str:
     """The tag every entry built from ``model`` rows should carry, for bulk statements."""
-    return f"table:{model.__table__.name}"  # type: ignore[attr-defined]
+    return f"table:{_table_name(model)}"
+
+
+def _table_name(model: type) -> str:
+    table: Any = inspect(model).local_table
+    return str(table.name)
 
 
 def _pending(session: Session) -> set[str]:
