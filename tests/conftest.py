@@ -44,6 +44,9 @@ TEST_REDIS_URL = os.environ.get("KEEL_TEST_REDIS_URL") or None
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 TEST_SIGNING_KEY = generate_signing_key()
 
+#: Tables whose rows the migrations seed (the plan catalog): kept by ``committed_database``.
+SEEDED_TABLES = frozenset({"plans"})
+
 requires_postgres = pytest.mark.skipif(
     TEST_DATABASE_URL is None, reason="PostgreSQL-only: set KEEL_TEST_DATABASE_URL to run"
 )
@@ -260,13 +263,16 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def committed_database(engine: AsyncEngine) -> AsyncIterator[Database]:
-    """Real commits, for concurrency tests; every table is emptied afterwards."""
+    """Real commits, for concurrency tests; every table is emptied afterwards, except the
+    reference data the migrations seed (:data:`SEEDED_TABLES`): tests must not commit
+    changes to it."""
     database = Database(engine)
     yield database
     async with database.transaction() as session:
         await tenancy.enter_platform(session, reason="test cleanup empties every tenant")
         for table in reversed(metadata.sorted_tables):
-            await session.execute(delete(table))
+            if table.name not in SEEDED_TABLES:
+                await session.execute(delete(table))
 
 
 @pytest.fixture

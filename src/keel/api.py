@@ -8,12 +8,16 @@ three levels route matching was about half of a request's framework time (measur
 from fastapi import APIRouter
 
 from keel.auth import endpoints as auth_endpoints
+from keel.flags import endpoints as flags_endpoints
 from keel.organizations import endpoints as organizations_endpoints
+from keel.plans import endpoints as plans_endpoints
 from keel.projects import endpoints as projects_endpoints
 
 PREFIX = "/api/v1"
 ROUTERS: tuple[APIRouter, ...] = (
     *auth_endpoints.ROUTERS,
+    *flags_endpoints.ROUTERS,
     *organizations_endpoints.ROUTERS,
+    *plans_endpoints.ROUTERS,
     projects_endpoints.router,
 )

@@ -162,6 +162,32 @@ class AuthSettings(BaseModel):
     )
 
 
+class RateLimitSettings(BaseModel):
+    on_redis_failure: Literal["fallback", "open", "closed"] = Field(
+        default="fallback",
+        description="When Redis fails mid-request: fallback counts in this process (limits "
+        "become per process), open allows every request, closed answers 503.",
+    )
+    redis_retry_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="After a Redis failure, decisions skip Redis for this long before trying "
+        "it again (so an outage does not cost every request a timeout).",
+    )
+    memory_max_keys: int = Field(
+        default=100_000,
+        ge=1,
+        description="Counters the in-process limiter holds at most; past it the soonest to "
+        "expire is dropped.",
+    )
+    auth_per_ip: int = Field(
+        default=60, ge=1, description="Requests one IP may make to /api/v1/auth/* per window."
+    )
+    auth_window_seconds: int = Field(
+        default=60, ge=1, description="The window of the per-IP limit on /api/v1/auth/*."
+    )
+
+
 class SentrySettings(BaseModel):
     dsn: str | None = Field(default=None, description="Sentry DSN; unset disables reporting.")
     traces_sample_rate: float = Field(default=0.0, ge=0, le=1, description="Tracing sample rate.")
@@ -195,6 +221,7 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    ratelimit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     sentry: SentrySettings = Field(default_factory=SentrySettings)
     log: LogSettings = Field(default_factory=LogSettings)
 

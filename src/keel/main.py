@@ -15,6 +15,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from keel import api
 from keel.auth.endpoints import tokens as auth_token_endpoints
 from keel.config import Settings, get_settings
+from keel.flags import openfeature
+from keel.flags import service as flags_service
 from keel.kit.deps import Resources, close_resources, open_resources
 from keel.kit.logging import configure_logging
 from keel.kit.middleware import (
@@ -25,6 +27,7 @@ from keel.kit.middleware import (
 from keel.kit.problems import install_exception_handlers
 from keel.observability import endpoints as observability_endpoints
 from keel.observability import service as observability_service
+from keel.plans import service as plans_service
 from keel.worker import build_worker
 
 
@@ -66,7 +69,15 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
             allow_credentials=True,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
-            expose_headers=["X-Request-ID", "Retry-After", "RateLimit", "RateLimit-Policy"],
+            expose_headers=[
+                "X-Request-ID",
+                "Retry-After",
+                "RateLimit",
+                "RateLimit-Policy",
+                "X-RateLimit-Limit",
+                "X-RateLimit-Remaining",
+                "X-RateLimit-Reset",
+            ],
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.http.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
@@ -88,12 +99,20 @@ def _lifespan(
             await worker.start()
         # Other processes' near-cache invalidations (a no-op task without Redis).
         listener = asyncio.create_task(resources.database.near.listen())
+        # The standard OpenFeature API answers from Keel's flags in this process.
+        openfeature.install(
+            resources.database, environment=flags_service.environment_for(settings.env)
+        )
+        # API calls counted in memory, added to the usage counters in batches.
+        flusher = asyncio.create_task(plans_service.run_flusher(resources.database))
         try:
             yield
         finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
+            for task in (flusher, listener):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            openfeature.uninstall()
             await resources.database.near.close()
             if worker is not None:
                 await worker.stop()

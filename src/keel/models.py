@@ -5,9 +5,11 @@ from typing import Any
 from keel.audit import models as audit_models
 from keel.auth import models as auth_models
 from keel.events import models as events_models
+from keel.flags import models as flags_models
 from keel.kit.db import Base
 from keel.kit.jobs import models as jobs_models
 from keel.organizations import models as organizations_models
+from keel.plans import models as plans_models
 from keel.projects import models as projects_models
 from keel.users import models as users_models
 
@@ -16,8 +18,10 @@ __all__ = [
     "audit_models",
     "auth_models",
     "events_models",
+    "flags_models",
     "jobs_models",
     "organizations_models",
+    "plans_models",
     "projects_models",
     "users_models",
 ]

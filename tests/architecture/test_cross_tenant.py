@@ -74,6 +74,8 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("PATCH", f"{_ORG}/projects/{{project_id}}"): {"name": "Renamed"},
     ("POST", f"{_ORG}/projects/{{project_id}}/documents"): {"title": "Planted", "body": "x"},
     ("PATCH", f"{_ORG}/projects/{{project_id}}/documents/{{document_id}}"): {"title": "Changed"},
+    ("PUT", "/api/v1/admin/orgs/{org_id}/plan"): {"plan": "enterprise"},
+    ("PUT", "/api/v1/admin/orgs/{org_id}/plan-override"): {"features": {"max_projects": -1}},
 }
 
 

@@ -30,6 +30,7 @@ PUBLIC: dict[str, str] = {
     "POST /api/v1/auth/password/forgot": "the caller cannot log in; same answer for any address",
     "POST /api/v1/auth/password/reset": "emailed link: the reset token is the credential",
     "POST /api/v1/auth/unlock": "emailed link unlocking a locked account: token in body",
+    "GET /api/v1/plans": "the pricing page's catalog: prices and features are public",
 }
 
 #: Requirements that prove nothing about the organization in the path.

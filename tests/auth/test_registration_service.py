@@ -15,7 +15,7 @@ from keel.auth.service import registration
 from keel.config import Settings
 from keel.events.models import EventRecord
 from keel.kit import security
-from keel.kit.cache import Cache
+from keel.kit.deps import Resources
 from keel.kit.jobs.models import Job
 from keel.users.errors import EmailTaken, IncorrectPassword
 from keel.users.models import DISABLED
@@ -66,11 +66,11 @@ async def test_verify_email__valid__audited_by_the_user_and_published(
 
 
 async def test_verify_email__token_of_other_purpose__token_invalid(
-    db: AsyncSession, settings: Settings, cache: Cache
+    db: AsyncSession, settings: Settings, resources: Resources
 ) -> None:
     await make_user(db)
     await registration.forgot_password(
-        db, ANONYMOUS, email="ada@example.com", settings=settings, cache=cache
+        db, ANONYMOUS, email="ada@example.com", settings=settings, limiter=resources.limiter
     )
     token = await known_token(db, (await db.scalars(select(ActionToken))).one(), "reset")
     with pytest.raises(TokenInvalid):
@@ -78,22 +78,22 @@ async def test_verify_email__token_of_other_purpose__token_invalid(
 
 
 async def test_forgot__disabled_account__nothing_sent(
-    db: AsyncSession, settings: Settings, cache: Cache
+    db: AsyncSession, settings: Settings, resources: Resources
 ) -> None:
     await make_user(db, status=DISABLED)
     await registration.forgot_password(
-        db, ANONYMOUS, email="ada@example.com", settings=settings, cache=cache
+        db, ANONYMOUS, email="ada@example.com", settings=settings, limiter=resources.limiter
     )
     assert await mail_jobs(db) == 0
 
 
 async def test_forgot__per_account_limit__silent_after_first(
-    db: AsyncSession, settings: Settings, cache: Cache
+    db: AsyncSession, settings: Settings, resources: Resources
 ) -> None:
     await make_user(db)
     for email in ("ada@example.com", "ADA@example.com", "Ada@Example.com"):
         await registration.forgot_password(
-            db, ANONYMOUS, email=email, settings=settings, cache=cache
+            db, ANONYMOUS, email=email, settings=settings, limiter=resources.limiter
         )
     assert await mail_jobs(db) == 1
 

@@ -50,10 +50,9 @@ def test_lock__threshold_three__locks_once(failures: int, locked: bool, locks_no
 
 
 def test_rate_limit_headers__budget_spent__retry_after_until_window_end() -> None:
-    window = ratelimit.fixed_window(1_000.5, seconds=900)
-    assert (window.index, window.resets_at) == (1, 1_800)
-    headers = ratelimit.rate_limit_headers(limit=10, used=10, window=window, now=1_000.5)
-    assert headers == {
+    assert ratelimit.window_end(1_000.5, 900) == 1_800
+    spent = ratelimit.decision(limit=10, used=10, window_seconds=900, expires_at=1_800, now=1_000.5)
+    assert spent.headers == {
         "X-RateLimit-Limit": "10",
         "X-RateLimit-Remaining": "0",
         "X-RateLimit-Reset": "1800",

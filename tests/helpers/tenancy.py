@@ -12,14 +12,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import pyotp
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.access.schemas import Actor, OrgAccess
 from keel.auth.models import AuthSession
-from keel.auth.service import tokens
+from keel.auth.service import mfa, tokens
 from keel.config import Settings
 from keel.kit import clock, security, tenancy
 from keel.kit.ids import new_id
+from keel.kit.security import KeyRing
 from keel.organizations.models import Membership, Organization, Team
 from keel.organizations.schemas import OrganizationCreate
 from keel.organizations.service import access as org_access
@@ -85,11 +87,21 @@ async def make_caller(db: AsyncSession, settings: Settings, **user_fields: Any) 
 
 
 async def make_org(
-    db: AsyncSession, owner: User, *, name: str | None = None, **fields: Any
+    db: AsyncSession,
+    owner: User,
+    *,
+    name: str | None = None,
+    plan: str | None = None,
+    **fields: Any,
 ) -> Organization:
-    """An organization created through the service (owner becomes admin, audited)."""
+    """An organization created through the service (owner becomes admin, audited); ``plan``
+    puts it on another plan than ``free`` straight away."""
     data = OrganizationCreate(name=name or f"Org {uuid.uuid4().hex[:6]}", **fields)
-    return await orgs.create(db, Actor(kind="user", id=str(owner.id)), owner, data)
+    org = await orgs.create(db, Actor(kind="user", id=str(owner.id)), owner, data)
+    if plan is not None:
+        org.plan = plan
+        await db.flush()
+    return org
 
 
 async def add_member(
@@ -125,3 +137,13 @@ async def make_team(db: AsyncSession, org: Organization, *, name: str | None = N
 async def access_for(db: AsyncSession, user: User, org: Organization) -> OrgAccess:
     """The user's proof of access to ``org``, as a request would get it."""
     return await org_access.open_org(db, Actor(kind="user", id=str(user.id)), org.id)
+
+
+async def make_platform_owner(db: AsyncSession, settings: Settings) -> Caller:
+    """A superadmin with TOTP confirmed (the platform owner must have MFA on) and a token."""
+    owner = await make_user(db, name="Platform Owner", is_superadmin=True)
+    keyring = KeyRing.from_settings(settings)
+    enrollment = await mfa.start_enrollment(db, Actor.system(), owner, keyring=keyring)
+    code = pyotp.TOTP(enrollment.secret).at(clock.now() - timedelta(seconds=30))
+    await mfa.confirm_enrollment(db, Actor.system(), owner, code=code, keyring=keyring)
+    return await caller_for(db, settings, owner)

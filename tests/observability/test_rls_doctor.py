@@ -39,8 +39,10 @@ TENANT_TABLES = (
     "invitations",
     "memberships",
     "organizations",
+    "plan_overrides",
     "projects",
     "teams",
+    "usage_counters",
 )
 RUNTIME = RoleFacts("keel_app", superuser=False, bypassrls=False)
 

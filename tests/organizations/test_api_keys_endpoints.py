@@ -60,7 +60,7 @@ async def test_create_api_key__admin__secret_shown_once_and_only_its_hash_stored
 ) -> None:
     # Given an admin of an organization
     admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
+    org = await make_org(db, admin.user, plan="starter")
     # When they create a key
     created = await create_key(client, admin, org, "users:read", "documents:read")
     # Then the secret is shown once, and the table keeps only its SHA-256 and a prefix
@@ -91,7 +91,7 @@ async def test_create_api_key__unknown_permission_or_past_expiry__422(
     client: httpx.AsyncClient, db: AsyncSession, settings: Settings
 ) -> None:
     admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
+    org = await make_org(db, admin.user, plan="starter")
     # When the body names a permission outside the catalog, Then 422 names the choices
     unknown = await client.post(
         url(org.id), json={"name": "k", "permissions": ["documents:fly"]}, headers=admin.headers
@@ -113,7 +113,7 @@ async def test_create_api_key__permission_beyond_creator__403(
 ) -> None:
     # Given a member whose custom role lets them manage access, but who lacks billing:update
     admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
+    org = await make_org(db, admin.user, plan="starter")
     delegate = await make_caller(db, settings)
     member = await add_member(db, org, delegate.user, role="member")
     await grant_custom_role(db, org, member, "settings:update")
@@ -133,11 +133,11 @@ async def test_api_keys__member_403_anonymous_401_other_tenant_404(
     client: httpx.AsyncClient, db: AsyncSession, settings: Settings
 ) -> None:
     admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
+    org = await make_org(db, admin.user, plan="starter")
     member = await make_caller(db, settings)
     await add_member(db, org, member.user)
     stranger = await make_caller(db, settings)
-    await make_org(db, stranger.user)
+    await make_org(db, stranger.user, plan="starter")
     assert_problem(await client.get(url(org.id), headers=member.headers), 403, "permission_denied")
     assert (await client.get(url(org.id))).status_code == 401
     assert_problem(await client.get(url(org.id), headers=stranger.headers), 404, "not_found")
@@ -151,7 +151,7 @@ async def test_api_key__as_bearer__works_within_its_permissions_only(
 ) -> None:
     # Given an admin's key that may read members but not teams
     admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
+    org = await make_org(db, admin.user, plan="starter")
     secret = (await create_key(client, admin, org, "users:read"))["secret"]
     # When the key reads members, Then 200; when it reads teams, Then 403
     members = await client.get(f"/api/v1/orgs/{org.id}/members", headers=bearer(secret))
@@ -165,7 +165,8 @@ async def test_api_key__other_organization_of_its_creator__404(
 ) -> None:
     # Given an admin of two organizations and a key of the first
     admin = await make_caller(db, settings)
-    org, other = await make_org(db, admin.user), await make_org(db, admin.user)
+    org = await make_org(db, admin.user, plan="starter")
+    other = await make_org(db, admin.user, plan="starter")
     secret = (await create_key(client, admin, org, "users:read"))["secret"]
     # When the key is used on the second, Then 404 (the key belongs to one organization)
     response = await client.get(f"/api/v1/orgs/{other.id}/members", headers=bearer(secret))
@@ -177,7 +178,7 @@ async def test_api_key__revoked__401_at_once(
 ) -> None:
     # Given a key that was used (so its record is cached)
     admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
+    org = await make_org(db, admin.user, plan="starter")
     created = await create_key(client, admin, org, "users:read")
     members_url = f"/api/v1/orgs/{org.id}/members"
     assert (await client.get(members_url, headers=bearer(created["secret"]))).status_code == 200
@@ -200,7 +201,7 @@ async def test_api_key__expired_or_unknown__401(
 ) -> None:
     # Given a key whose expiry has passed
     admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
+    org = await make_org(db, admin.user, plan="starter")
     created = await create_key(client, admin, org, "users:read")
     row = await stored(db, created["id"])
     await tenancy.enter_tenant(db, org.id)
@@ -219,7 +220,7 @@ async def test_api_key__creator_demoted__capped_by_creator_role(
 ) -> None:
     # Given an admin's key with users:read, and the admin later made a plain member
     admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
+    org = await make_org(db, admin.user, plan="starter")
     secret = (await create_key(client, admin, org, "users:read"))["secret"]
     second_admin = await make_caller(db, settings)
     await add_member(db, org, second_admin.user, role="admin")
@@ -238,7 +239,7 @@ async def test_api_key__person_only_routes__refused(
 ) -> None:
     # Given a key with every permission its admin creator holds
     admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
+    org = await make_org(db, admin.user, plan="starter")
     secret = (await create_key(client, admin, org, "settings:update", "users:read"))["secret"]
     # When it calls routes that act for a person, Then 403 person_required
     assert_problem(await client.get("/api/v1/me", headers=bearer(secret)), 403, "person_required")
@@ -255,7 +256,7 @@ async def test_api_key__used__last_used_at_written_once_per_minute(
 ) -> None:
     # Given a fresh key
     admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
+    org = await make_org(db, admin.user, plan="starter")
     created = await create_key(client, admin, org, "users:read")
     members_url = f"/api/v1/orgs/{org.id}/members"
     # When it is used twice in a row

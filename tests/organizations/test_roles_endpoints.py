@@ -34,7 +34,7 @@ async def test_custom_role__crud__audited_evented_and_bumps_access_version(
 ) -> None:
     # Given an admin
     admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
+    org = await make_org(db, admin.user, plan="professional")
     version = await access_version(db, org)
     # When they create, read, rename, list and delete a custom role
     body: dict[str, Any] = {"name": "Auditor", "grants": READ_MEMBERS}
@@ -65,7 +65,7 @@ async def test_custom_role__invalid_grants_or_name__422_and_duplicate__409(
     client: httpx.AsyncClient, db: AsyncSession, settings: Settings
 ) -> None:
     admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
+    org = await make_org(db, admin.user, plan="professional")
     # When a grant names an unknown permission or the global scope, Then 422
     for grant in (
         {"permission": "users:fly", "scope": "organization"},
@@ -95,11 +95,11 @@ async def test_custom_role__member_403_anonymous_401_other_tenant_404(
     client: httpx.AsyncClient, db: AsyncSession, settings: Settings
 ) -> None:
     admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
+    org = await make_org(db, admin.user, plan="professional")
     member = await make_caller(db, settings)
     await add_member(db, org, member.user)
     stranger = await make_caller(db, settings)
-    other = await make_org(db, stranger.user)
+    other = await make_org(db, stranger.user, plan="professional")
     assert_problem(await client.get(url(org.id), headers=member.headers), 403, "permission_denied")
     assert (await client.get(url(org.id))).status_code == 401
     assert_problem(await client.get(url(org.id), headers=stranger.headers), 404, "not_found")
@@ -116,7 +116,7 @@ async def test_custom_role__assigned_then_changed__effect_on_the_very_next_reque
 ) -> None:
     # Given a plain member (no users:read) and a custom role granting it
     admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
+    org = await make_org(db, admin.user, plan="professional")
     member = await make_caller(db, settings)
     membership = await add_member(db, org, member.user, role="member")
     members_url = f"/api/v1/orgs/{org.id}/members"

@@ -4,11 +4,14 @@
 The per-request cost is one Ed25519 verification and one cache read: a session's state
 ("live" or "revoked") is cached, revocation overwrites it at once, and the database is asked
 only on a miss.
+
+``AuthIpLimit`` is the per-IP budget of the auth routes, which run before anyone is known.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -18,8 +21,9 @@ from keel.access.dependencies import request_actor, requirement
 from keel.access.schemas import Actor
 from keel.auth.errors import MfaEnrollmentRequired, PersonRequired
 from keel.auth.service import api_keys, mfa, sessions, tokens
-from keel.kit import clock
+from keel.kit import clock, ratelimit
 from keel.kit.deps import AppResources, DbSession, Resources
+from keel.kit.errors import PermissionDenied
 from keel.users import service as users_service
 from keel.users.models import ACTIVE, User
 
@@ -135,3 +139,35 @@ async def current_user(user: EnrollingUser, db: DbSession) -> User:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+@requirement("superadmin")
+async def platform_owner(user: CurrentUser, actor: CurrentActor) -> Actor:
+    """The platform owner (superadmin, MFA on) acting in the God dashboard or its API; the
+    actor becomes ``staff`` so audit entries say the change came from the platform."""
+    if not user.is_superadmin:
+        raise PermissionDenied("Only the platform owner (superadmin) may do this.")
+    return replace(actor, kind="staff", on_behalf_of=user.id)
+
+
+PlatformOwner = Annotated[Actor, Depends(platform_owner)]
+
+
+async def auth_ip_limit(request: Request, resources: AppResources) -> None:
+    """The budget of one client IP on every ``/api/v1/auth/*`` route (the address after
+    ``ProxyHeadersMiddleware``: a trusted proxy's ``X-Forwarded-For``), on top of the login
+    and password-reset throttles. A rate limit, not an authorization requirement."""
+    if request.client is None:
+        return
+    config = resources.settings.ratelimit
+    await ratelimit.enforce(
+        request,
+        resources.limiter,
+        key=f"auth:ip:{request.client.host}",
+        limit=config.auth_per_ip,
+        window_seconds=config.auth_window_seconds,
+    )
+
+
+#: For ``dependencies=[...]`` of the auth routers (and the one auth route of the MFA router).
+AuthIpLimit = Depends(auth_ip_limit)

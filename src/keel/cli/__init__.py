@@ -14,13 +14,14 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Attach every command. Each module owns one group; see its docstring."""
-    from keel.cli import jobs, migrate, serve, version, worker
+    from keel.cli import flags, jobs, migrate, serve, version, worker
 
     app.command("serve")(serve.serve)
     app.command("worker")(worker.worker)
     app.command("migrate")(migrate.migrate)
     _register_doctor(app)
     app.add_typer(jobs.app, name="jobs")
+    app.add_typer(flags.app, name="flags")
     app.command("version")(version.version)
 
 

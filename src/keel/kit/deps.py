@@ -15,13 +15,14 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.config import Settings
+from keel.kit import ratelimit
 from keel.kit.broadcast import Broadcast
 from keel.kit.cache import Cache
 from keel.kit.db import Database
 from keel.kit.errors import AppError
 
 
-@dataclass
+@dataclass(init=False)
 class Resources:
     """What a process holds open: built by ``create_app`` or the worker, closed at shutdown."""
 
@@ -29,6 +30,22 @@ class Resources:
     database: Database
     cache: Cache
     broadcast: Broadcast
+    limiter: ratelimit.Limiter
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        cache: Cache,
+        broadcast: Broadcast,
+        limiter: ratelimit.Limiter | None = None,
+    ) -> None:
+        """Without ``limiter``, the one that goes with ``cache`` (Redis or in-process)."""
+        self.settings = settings
+        self.database = database
+        self.cache = cache
+        self.broadcast = broadcast
+        self.limiter = ratelimit.limiter_for(cache, settings) if limiter is None else limiter
 
 
 def get_resources(request: Request) -> Resources:
@@ -93,7 +110,8 @@ def open_resources(settings: Settings, *, database: Database | None = None) -> R
     if settings.redis.url is None:
         broadcast = MemoryBroadcast()
         db.near.connect(broadcast, shared=False)
-        return Resources(settings, db, MemoryCache(), broadcast)
+        memory = MemoryCache()
+        return Resources(settings, db, memory, broadcast, ratelimit.limiter_for(memory, settings))
     # A bounded pool that makes a burst wait (up to the Redis timeout) for a free connection:
     # redis-py's default pool raises MaxConnectionsError at once when its limit is reached,
     # which turned a 1,000-connection burst into 500s (bench/read_path.py).
@@ -109,7 +127,9 @@ def open_resources(settings: Settings, *, database: Database | None = None) -> R
     prefix = settings.redis.prefix
     shared = RedisBroadcast(client, prefix=prefix)
     db.near.connect(shared, shared=True)
-    return Resources(settings, db, RedisCache(client, prefix=prefix), shared)
+    cache = RedisCache(client, prefix=prefix)
+    # The limiter shares the cache's client: one EVALSHA per decision on the same pool.
+    return Resources(settings, db, cache, shared, ratelimit.limiter_for(cache, settings))
 
 
 async def close_resources(resources: Resources, *, dispose_database: bool = True) -> None:

@@ -37,3 +37,9 @@ OUTBOX_LAG = Gauge(
     "keel_jobs_outbox_lag_seconds",
     "Age of the oldest job that is due and not yet taken (0 when none).",
 )
+RATELIMIT_FALLBACKS = Counter(
+    "keel_ratelimit_fallbacks_total",
+    "Rate-limit decisions Redis could not make, by what answered instead "
+    "(fallback: the in-process limiter, open: allowed, closed: refused with 503).",
+    ["mode"],
+)

@@ -1,6 +1,6 @@
-"""Pure-ASGI middleware: request context (id, log line, metrics, last-resort 500) and
-security headers. Pure ASGI rather than ``BaseHTTPMiddleware``: no extra task per request and
-streaming responses pass through untouched."""
+"""Pure-ASGI middleware: request context (id, rate-limit headers, log line, metrics,
+last-resort 500) and security headers. Pure ASGI rather than ``BaseHTTPMiddleware``: no extra
+task per request and streaming responses pass through untouched."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keel.config import Settings
-from keel.kit import metrics
+from keel.kit import metrics, ratelimit
 from keel.kit.errors import InternalError, PayloadTooLarge
 from keel.kit.problems import problem_response
 
@@ -58,8 +58,9 @@ def route_template(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    """Binds the request id to every log line, times the request for Prometheus, writes the
-    access log line, and turns an unhandled exception into a problem 500 that leaks nothing."""
+    """Binds the request id to every log line, adds the rate-limit headers of the request's
+    decisions, times the request for Prometheus, writes the access log line, and turns an
+    unhandled exception into a problem 500 that leaks nothing."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -78,7 +79,9 @@ class RequestContextMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"], status["sent"] = message["status"], True
-                MutableHeaders(scope=message).append(REQUEST_ID_HEADER, request_id)
+                headers = MutableHeaders(scope=message)
+                headers.append(REQUEST_ID_HEADER, request_id)
+                _add_rate_limit_headers(scope, headers)
             await send(message)
 
         try:
@@ -114,6 +117,14 @@ class RequestContextMiddleware:
             status=status_code,
             duration_ms=round(seconds * 1000, 2),
         )
+
+
+def _add_rate_limit_headers(scope: Scope, headers: MutableHeaders) -> None:
+    """What :func:`keel.kit.ratelimit.enforce` decided for this request, on any response
+    (a raw ``Response`` or an error too); headers the response set itself are kept."""
+    for name, value in ratelimit.response_headers(scope).items():
+        if name not in headers:
+            headers[name] = value
 
 
 # Swagger UI (/api/docs) loads its script and style from a CDN and runs one inline script.

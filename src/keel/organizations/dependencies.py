@@ -21,9 +21,11 @@ from keel.access.dependencies import requirement
 from keel.access.schemas import OrgAccess
 from keel.auth.dependencies import CurrentActor
 from keel.auth.service import mfa
-from keel.kit.deps import SAFE_METHODS, AppSettings, DbSession
+from keel.kit import ratelimit
+from keel.kit.deps import SAFE_METHODS, AppResources, AppSettings, DbSession, Resources
 from keel.kit.errors import PermissionDenied
 from keel.organizations.service import access as org_access
+from keel.plans import service as plans_service
 from keel.users import service as users_service
 
 #: Organization-wide administrative permissions: an admin past the MFA grace period must
@@ -35,12 +37,65 @@ ADMIN_PERMISSIONS = frozenset(
 
 @requirement("member")
 async def org_member(
-    org_id: uuid.UUID, request: Request, actor: CurrentActor, db: DbSession
+    org_id: uuid.UUID,
+    request: Request,
+    actor: CurrentActor,
+    db: DbSession,
+    resources: AppResources,
 ) -> OrgAccess:
-    return await org_access.open_org(db, actor, org_id, writes=request.method not in SAFE_METHODS)
+    org = await org_access.open_org(db, actor, org_id, writes=request.method not in SAFE_METHODS)
+    await _admit(request, db, resources, org)
+    return org
+
+
+async def _admit(request: Request, db: AsyncSession, resources: Resources, org: OrgAccess) -> None:
+    """The plan's say on every tenant request of a member or API key: API access, the
+    monthly quota (counted here), the organization's ``api`` rate limit (shared by every
+    process through Redis). The platform owner acting in an organization it does not belong
+    to is not the organization's use."""
+    if org.role is None and org.actor.kind != "api_key":
+        return
+    terms = await plans_service.admit_request(db, org)
+    await _enforce(request, resources, org, "api", terms)
+
+
+async def _enforce(
+    request: Request,
+    resources: Resources,
+    org: OrgAccess,
+    group: str,
+    terms: plans_service.RateLimit | None,
+) -> None:
+    if terms is not None:
+        await ratelimit.enforce(
+            request,
+            resources.limiter,
+            key=f"org:{org.org_id}:{group}",
+            limit=terms.limit,
+            window_seconds=terms.window_seconds,
+        )
 
 
 OrgMember = Annotated[OrgAccess, Depends(org_member)]
+
+
+def rate_limited(group: str) -> Any:
+    """``Annotated[OrgAccess, Depends(...)]`` for a route of a rate-limited endpoint group
+    of the plan catalog (``generate``, ``analytics``): counted per organization on top of
+    the ``api`` limit every tenant route has."""
+    if group not in plans_service.RATE_LIMIT_GROUPS or group == "api":
+        raise ValueError(f"unknown endpoint group {group!r}")
+
+    async def dependency(
+        request: Request, org: OrgMember, db: DbSession, resources: AppResources
+    ) -> OrgAccess:
+        await _enforce(
+            request, resources, org, group, await plans_service.rate_limit(db, org, group)
+        )
+        return org
+
+    dependency.__name__ = f"rate_limited_{group}"
+    return Annotated[OrgAccess, Depends(dependency)]
 
 
 def requires(permission: str) -> Any:

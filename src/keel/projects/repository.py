@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Float,
+    LargeBinary,
     Select,
     cast,
     column,
@@ -139,6 +140,17 @@ class ProjectRepository(TenantRepository[Project]):
 
 class DocumentRepository(TenantRepository[Document]):
     model = Document
+
+    async def stored_bytes(self) -> int:
+        """UTF-8 bytes of every document body of the organization (the storage meter)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            size = func.octet_length(Document.body)
+        else:
+            size = func.length(cast(Document.body, LargeBinary))
+        stmt = select(func.coalesce(func.sum(size), 0)).where(
+            Document.organization_id == self.org_id
+        )
+        return int(await self.session.scalar(stmt) or 0)
 
     async def in_project(self, project_id: uuid.UUID, document_id: uuid.UUID) -> Document | None:
         stmt = self.base_statement().where(

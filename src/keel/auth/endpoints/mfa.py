@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import Response
 
 from keel.access.dependencies import RequestActor
-from keel.auth.dependencies import CurrentActor, CurrentUser, EnrollingUser
+from keel.auth.dependencies import AuthIpLimit, CurrentActor, CurrentUser, EnrollingUser
 from keel.auth.schemas import (
     MfaCodeRequest,
     MfaDisableRequest,
@@ -74,7 +74,7 @@ async def regenerate_recovery_codes(
     return RecoveryCodesRead(recovery_codes=codes)
 
 
-@router.post("/auth/mfa/verify", response_model=TokenPairRead)
+@router.post("/auth/mfa/verify", response_model=TokenPairRead, dependencies=[AuthIpLimit])
 async def verify(
     body: MfaVerifyRequest, actor: RequestActor, db: DbSession, resources: AppResources
 ) -> TokenPairRead:
@@ -84,6 +84,7 @@ async def verify(
         mfa_token=body.mfa_token,
         code=body.code,
         cache=resources.cache,
+        limiter=resources.limiter,
         settings=resources.settings,
     )
     return TokenPairRead(

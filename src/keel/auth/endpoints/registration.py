@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import status
 
 from keel.access.dependencies import RequestActor
+from keel.auth.dependencies import AuthIpLimit
 from keel.auth.schemas import (
     Accepted,
     EmailRequest,
@@ -18,7 +19,7 @@ from keel.kit.deps import AppResources, DbSession
 from keel.kit.routing import api_router
 from keel.users.schemas import UserRead
 
-router = api_router(prefix="/auth", tags=["auth"])
+router = api_router(prefix="/auth", tags=["auth"], dependencies=[AuthIpLimit])
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED)
@@ -51,7 +52,7 @@ async def resend_verification(
         actor,
         email=body.email,
         settings=resources.settings,
-        cache=resources.cache,
+        limiter=resources.limiter,
     )
     return Accepted()
 
@@ -65,7 +66,7 @@ async def forgot_password(
         actor,
         email=body.email,
         settings=resources.settings,
-        cache=resources.cache,
+        limiter=resources.limiter,
     )
     return Accepted()
 

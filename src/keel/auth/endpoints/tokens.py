@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from keel.access.dependencies import RequestActor
-from keel.auth.dependencies import CurrentActor
+from keel.auth.dependencies import AuthIpLimit, CurrentActor
 from keel.auth.schemas import (
     LoginRequest,
     MfaRequiredRead,
@@ -19,7 +19,7 @@ from keel.auth.service import tokens as tokens_service
 from keel.kit.deps import AppResources, AppSettings, DbSession
 from keel.kit.routing import api_router
 
-router = api_router(prefix="/auth", tags=["auth"])
+router = api_router(prefix="/auth", tags=["auth"], dependencies=[AuthIpLimit])
 jwks_router = APIRouter(tags=["auth"])
 
 
@@ -37,6 +37,7 @@ async def login(
         email=body.email,
         password=body.password,
         cache=resources.cache,
+        limiter=resources.limiter,
         settings=resources.settings,
     )
     response.headers.update(headers)

@@ -38,6 +38,7 @@ from keel.kit import clock, security, tenancy
 from keel.kit.cache import Cache
 from keel.kit.db import Database
 from keel.kit.errors import NotFound, PermissionDenied, ValidationFailed
+from keel.plans import service as plans_service
 from keel.users import service as users_service
 from keel.users.models import ACTIVE
 
@@ -90,6 +91,7 @@ async def create(session: AsyncSession, org: OrgAccess, data: ApiKeyCreate) -> t
     in clear."""
     creator = _person(org)
     _ensure_within_creator(org, data.permissions)
+    await plans_service.ensure_feature(session, org, "api_access")
     if data.expires_at is not None and data.expires_at <= clock.now():
         raise ValidationFailed(
             "expires_at is in the past; give a future time, or omit it for a key that lasts.",

@@ -26,6 +26,7 @@ from keel.events import service as events_service
 from keel.kit import clock
 from keel.kit.cache import Cache
 from keel.kit.errors import NotAuthenticated
+from keel.kit.ratelimit import Limiter
 from keel.kit.security import KeyRing
 from keel.notifications import service as notifications_service
 from keel.users import service as users_service
@@ -61,6 +62,7 @@ async def login(
     email: str,
     password: str,
     cache: Cache,
+    limiter: Limiter,
     settings: Settings,
 ) -> tuple[LoginResult, dict[str, str]]:
     """The password step; returns the result and the per-IP rate-limit headers.
@@ -68,7 +70,7 @@ async def login(
     ``actor`` is the anonymous caller (its IP and user agent). Raises ``LoginRateLimited``
     (429) for an address over its budget, else :class:`InvalidCredentials` on any failure.
     """
-    headers = await throttle.check_ip(cache, settings, actor.ip)
+    headers = await throttle.check_ip(limiter, settings, actor.ip)
     account = throttle.account_key(email)
     await throttle.pause_before_attempt(cache, account)
     locked = await throttle.is_locked(cache, account)
@@ -81,6 +83,7 @@ async def login(
             account=account,
             locked=locked,
             cache=cache,
+            limiter=limiter,
             settings=settings,
         )
     assert user is not None
@@ -123,6 +126,7 @@ async def verify_mfa(
     mfa_token: str,
     code: str,
     cache: Cache,
+    limiter: Limiter,
     settings: Settings,
 ) -> TokenPair:
     """The second step. Attempts are limited per MFA token and count toward the account's
@@ -142,7 +146,15 @@ async def verify_mfa(
     if locked or not await mfa.verify_second_factor(
         session, user_actor, user, code=code, keyring=keyring
     ):
-        await _fail_mfa(session, user_actor, user, account=account, cache=cache, settings=settings)
+        await _fail_mfa(
+            session,
+            user_actor,
+            user,
+            account=account,
+            cache=cache,
+            limiter=limiter,
+            settings=settings,
+        )
     await throttle.record_success(cache, account)
     pair = await complete_login(session, user_actor, user, cache=cache, settings=settings)
     await sessions.mark_mfa_verified(session, pair.session_id)
@@ -156,9 +168,10 @@ async def _fail_mfa(
     *,
     account: str,
     cache: Cache,
+    limiter: Limiter,
     settings: Settings,
 ) -> None:
-    failure = await throttle.record_failure(cache, settings, account=account, ip=actor.ip)
+    failure = await throttle.record_failure(cache, limiter, settings, account=account, ip=actor.ip)
     await audit_service.record(
         session,
         actor,
@@ -236,10 +249,11 @@ async def _fail(
     account: str,
     locked: bool,
     cache: Cache,
+    limiter: Limiter,
     settings: Settings,
 ) -> None:
     known = await users_service.get_by_email(session, email)
-    failure = await throttle.record_failure(cache, settings, account=account, ip=actor.ip)
+    failure = await throttle.record_failure(cache, limiter, settings, account=account, ip=actor.ip)
     await audit_service.record(
         session,
         actor,

@@ -28,9 +28,9 @@ from keel.audit.schemas import Target
 from keel.auth.service import action_tokens, sessions
 from keel.auth.service.action_tokens import CHANGE_EMAIL, RESET_PASSWORD, VERIFY_EMAIL
 from keel.config import Settings
-from keel.kit import ratelimit
 from keel.kit.cache import Cache
 from keel.kit.errors import RateLimited
+from keel.kit.ratelimit import Limiter
 from keel.notifications import service as notifications_service
 from keel.users import service as users_service
 from keel.users.errors import EmailTaken
@@ -83,26 +83,26 @@ async def verify_email(session: AsyncSession, actor: Actor, *, token: str) -> Us
 
 
 async def resend_verification(
-    session: AsyncSession, actor: Actor, *, email: str, settings: Settings, cache: Cache
+    session: AsyncSession, actor: Actor, *, email: str, settings: Settings, limiter: Limiter
 ) -> None:
     """Silently does nothing for unknown, verified or throttled accounts (see module doc)."""
     user = await users_service.get_by_email(session, email)
     if user is None or user.email_verified_at is not None or user.status != ACTIVE:
         return
-    if await _over_account_limits(cache, "verify-resend", user.id):
+    if await _over_account_limits(limiter, "verify-resend", user.id):
         return
     await send_verification(session, user, settings=settings)
 
 
 async def forgot_password(
-    session: AsyncSession, actor: Actor, *, email: str, settings: Settings, cache: Cache
+    session: AsyncSession, actor: Actor, *, email: str, settings: Settings, limiter: Limiter
 ) -> None:
     """Emails a reset link to an active account; :class:`RateLimited` only for per-IP abuse."""
-    await _enforce_ip_limit(cache, actor, FORGOT_IP_LIMIT, "password-forgot")
+    await _enforce_ip_limit(limiter, actor, FORGOT_IP_LIMIT, "password-forgot")
     user = await users_service.get_by_email(session, email)
     if user is None or user.status != ACTIVE:
         return
-    if await _over_account_limits(cache, "password-forgot", user.id):
+    if await _over_account_limits(limiter, "password-forgot", user.id):
         return
     minutes = settings.auth.reset_minutes
     token = await action_tokens.issue(session, user.id, RESET_PASSWORD, timedelta(minutes=minutes))
@@ -203,23 +203,25 @@ def _link(settings: Settings, page: str, token: str) -> str:
     return f"{settings.http.public_url.rstrip('/')}/{page}?{urlencode({'token': token})}"
 
 
-# Rate limits. Fixed windows keyed by their slot number, so ``retry_after`` is exact.
+# Rate limits: fixed windows aligned to the clock (keel.kit.ratelimit), so ``retry_after`` is
+# exact.
 
 
-async def _over_account_limits(cache: Cache, action: str, user_id: uuid.UUID) -> bool:
+async def _over_account_limits(limiter: Limiter, action: str, user_id: uuid.UUID) -> bool:
     for limit in ACCOUNT_LIMITS:
         key = f"auth:{action}:user:{user_id}:{limit.name}"
-        if (await ratelimit.hit(cache, key, limit=limit.count, seconds=limit.seconds)).over:
+        result = await limiter.decide(key, limit=limit.count, window_seconds=limit.seconds)
+        if not result.allowed:
             return True
     return False
 
 
-async def _enforce_ip_limit(cache: Cache, actor: Actor, limit: Limit, action: str) -> None:
+async def _enforce_ip_limit(limiter: Limiter, actor: Actor, limit: Limit, action: str) -> None:
     if actor.ip is None:
         return
     key = f"auth:{action}:ip:{actor.ip}:{limit.name}"
-    result = await ratelimit.hit(cache, key, limit=limit.count, seconds=limit.seconds)
-    if result.over:
+    result = await limiter.decide(key, limit=limit.count, window_seconds=limit.seconds)
+    if not result.allowed:
         raise RateLimited(
             f"Too many requests from your network; wait {result.retry_after} s and try again.",
             headers=result.headers,

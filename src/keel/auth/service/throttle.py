@@ -3,8 +3,8 @@
 * Per account, keyed by the normalized email (so ``Bob@X.com`` and ``bob@x.com`` share one
   counter) and hashed, so the cache holds no addresses. Unknown emails are counted the same
   way: a guesser cannot tell an account exists by whether it ever locks.
-* Per IP, in fixed windows of ``lockout_minutes``: over ``lockout_threshold`` failures the
-  address gets 429 until the window ends.
+* Per IP, in fixed windows of ``lockout_minutes`` on the rate limiter: once
+  ``lockout_threshold`` failures are counted the address gets 429 until the window ends.
 * Each failure so far adds a progressive delay (:func:`keel.auth.rules.progressive_delay`);
   the ``lockout_threshold``-th locks the account for ``lockout_minutes``.
 """
@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 from dataclasses import dataclass
 
 from keel.auth import rules
 from keel.auth.errors import LoginRateLimited
 from keel.config import Settings
-from keel.kit import ratelimit
 from keel.kit.cache import Cache
+from keel.kit.ratelimit import Limiter
 from keel.users import rules as users_rules
 
 
@@ -46,33 +45,31 @@ def _lock_key(account: str) -> str:
     return f"auth:login:lock:{account}"
 
 
-def _ip_key(ip: str, window: ratelimit.Window) -> str:
-    return f"auth:login:ip:{ip}:{window.index}"
+def _ip_key(ip: str) -> str:
+    return f"auth:login:ip:{ip}"
 
 
 def _lock_seconds(settings: Settings) -> int:
     return settings.auth.lockout_minutes * 60
 
 
-async def check_ip(cache: Cache, settings: Settings, ip: str | None) -> dict[str, str]:
-    """The rate-limit headers for this address; raises 429 when it is over its budget."""
+async def check_ip(limiter: Limiter, settings: Settings, ip: str | None) -> dict[str, str]:
+    """The rate-limit headers for this address; raises 429 when it is over its budget.
+    Reads the failure count without adding to it: only a failure spends the budget."""
     if ip is None:
         return {}
-    now = time.time()
-    window = ratelimit.fixed_window(now, seconds=_lock_seconds(settings))
-    used = int(await cache.get(_ip_key(ip, window)) or 0)
     limit = settings.auth.lockout_threshold
-    headers = ratelimit.rate_limit_headers(limit=limit, used=used, window=window, now=now)
-    if rules.is_locked(used, threshold=limit):
-        retry_after = int(headers["Retry-After"])
+    window = _lock_seconds(settings)
+    failures = await limiter.decide(_ip_key(ip), limit=limit, window_seconds=window, cost=0)
+    if rules.is_locked(failures.used, threshold=limit):
         raise LoginRateLimited(
-            f"Too many failed logins from this address; retry in {retry_after} seconds.",
-            headers=headers,
+            f"Too many failed logins from this address; retry in {failures.retry_after} seconds.",
+            headers=failures.headers,
             limit=limit,
-            window=window.seconds,
-            retry_after=retry_after,
+            window=window,
+            retry_after=failures.retry_after,
         )
-    return headers
+    return failures.headers
 
 
 async def account_failures(cache: Cache, account: str) -> int:
@@ -94,12 +91,12 @@ async def pause(seconds: float) -> None:
 
 
 async def record_failure(
-    cache: Cache, settings: Settings, *, account: str, ip: str | None
+    cache: Cache, limiter: Limiter, settings: Settings, *, account: str, ip: str | None
 ) -> Failure:
     ttl = _lock_seconds(settings)
     if ip is not None:
-        window = ratelimit.fixed_window(time.time(), seconds=ttl)
-        await cache.incr(_ip_key(ip, window), ttl=ttl)
+        limit = settings.auth.lockout_threshold
+        await limiter.decide(_ip_key(ip), limit=limit, window_seconds=ttl)
     failures = await cache.incr(_failures_key(account), ttl=ttl)
     locked_now = rules.locks_now(failures, threshold=settings.auth.lockout_threshold)
     if locked_now:

@@ -3,6 +3,7 @@
 ``ROUTERS`` lists the leaf routers; ``keel.api`` mounts each one directly on the app."""
 
 from keel.organizations.endpoints import (
+    admin,
     api_keys,
     invitations,
     me,
@@ -14,5 +15,6 @@ from keel.organizations.endpoints import (
 )
 
 ROUTERS = tuple(
-    module.router for module in (me, orgs, members, teams, invitations, roles, policies, api_keys)
+    module.router
+    for module in (me, orgs, members, teams, invitations, roles, policies, api_keys, admin)
 )

@@ -16,15 +16,12 @@ from keel.auth.service import api_keys
 from keel.kit.deps import AppResources, DbSession
 from keel.kit.routing import api_router
 from keel.organizations.dependencies import CanManageAccess
-from keel.organizations.service import limits
 
 router = api_router(tags=["organizations"])
 
 
 @router.post("/orgs/{org_id}/api-keys", status_code=201, response_model=ApiKeyCreated)
 async def create_api_key(body: ApiKeyCreate, org: CanManageAccess, db: DbSession) -> ApiKeyCreated:
-    current = await api_keys.count_active(db, org)
-    await limits.ensure_within_limit(db, org, "max_api_keys", current=current)
     key, secret = await api_keys.create(db, org, body)
     return ApiKeyCreated(**api_keys.read(key).model_dump(), secret=secret)
 

@@ -20,7 +20,7 @@ from keel.organizations.service import orgs
 router = api_router(tags=["organizations"])
 
 
-def _read(org: Organization, role: str | None) -> OrganizationRead:
+def read_model(org: Organization, role: str | None) -> OrganizationRead:
     return OrganizationRead.model_validate(org, from_attributes=True).model_copy(
         update={"role": role}
     )
@@ -30,24 +30,24 @@ def _read(org: Organization, role: str | None) -> OrganizationRead:
 async def create_organization(
     body: OrganizationCreate, user: CurrentUser, actor: CurrentActor, db: DbSession
 ) -> OrganizationRead:
-    return _read(await orgs.create(db, actor, user, body), "admin")
+    return read_model(await orgs.create(db, actor, user, body), "admin")
 
 
 @router.get("/orgs", response_model=list[OrganizationRead])
 async def list_my_organizations(user: CurrentUser, db: DbSession) -> list[OrganizationRead]:
-    return [_read(org, role) for org, role in await orgs.list_mine(db, user.id)]
+    return [read_model(org, role) for org, role in await orgs.list_mine(db, user.id)]
 
 
 @router.get("/orgs/{org_id}", response_model=OrganizationRead)
 async def read_organization(org: OrgMember, db: DbSession) -> OrganizationRead:
-    return _read(await orgs.get(db, org), org.role)
+    return read_model(await orgs.get(db, org), org.role)
 
 
 @router.patch("/orgs/{org_id}", response_model=OrganizationRead)
 async def update_organization(
     body: OrganizationUpdate, org: CanManageOrganization, db: DbSession
 ) -> OrganizationRead:
-    return _read(await orgs.update(db, org, body), org.role)
+    return read_model(await orgs.update(db, org, body), org.role)
 
 
 @router.delete("/orgs/{org_id}", status_code=204)

@@ -6,14 +6,15 @@
 - ``teams``: teams;
 - ``invitations``: invite, resend, revoke, accept;
 - ``roles``: custom roles;
-- ``policies``: ABAC policies and the explain answer;
-- ``limits``: the hook where plan limits and features will be enforced.
+- ``policies``: ABAC policies and the explain answer.
+
+Plan limits and features are enforced by ``keel.plans.service`` (``ensure_within_limit``,
+``ensure_feature``), called before the write they guard.
 """
 
 from keel.organizations.service import (
     access,
     invitations,
-    limits,
     members,
     orgs,
     policies,
@@ -21,4 +22,4 @@ from keel.organizations.service import (
     teams,
 )
 
-__all__ = ["access", "invitations", "limits", "members", "orgs", "policies", "roles", "teams"]
+__all__ = ["access", "invitations", "members", "orgs", "policies", "roles", "teams"]

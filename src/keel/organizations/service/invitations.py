@@ -43,7 +43,8 @@ from keel.organizations.repository import invitations as repository
 from keel.organizations.repository.invitations import InvitationRepository
 from keel.organizations.schemas import InvitationCreate, InvitationRead
 from keel.organizations.service import access as org_access
-from keel.organizations.service import limits, members, orgs
+from keel.organizations.service import members, orgs
+from keel.plans import service as plans_service
 from keel.users import service as users_service
 from keel.users.models import User
 
@@ -68,7 +69,7 @@ async def invite(
     members.ensure_may_grant(org, data.role)
     if await members.is_member_email(session, org, email):
         raise AlreadyMember(f"{email} already belongs to this organization; change their role.")
-    await limits.ensure_within_limit(
+    await plans_service.ensure_within_limit(
         session, org, "max_users", current=await members.count(session, org)
     )
     await members.team_in_org(session, org, data.team_id)
@@ -158,7 +159,10 @@ async def accept(session: AsyncSession, actor: Actor, user: User, *, token: str)
         team_id=invitation.team_id,
         invitation_id=invitation.id,
     )
-    return await org_access.open_org(session, actor, org_id, writes=True)
+    joined = await org_access.open_org(session, actor, org_id, writes=True)
+    # Checked after joining, with the newcomer counted: a refusal rolls the join back.
+    await plans_service.ensure_within_limit(session, joined, "max_users", adding=0)
+    return joined
 
 
 # ---- helpers ---------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from keel.organizations.repository import members as repository
 from keel.organizations.repository.members import CustomRoleRefs, MembershipRepository
 from keel.organizations.repository.teams import TeamRepository
 from keel.organizations.schemas import MemberRead, MemberUpdate
+from keel.plans import service as plans_service
 from keel.users.models import User
 
 _AUDITED = ("role", "custom_role_id", "team_id")
@@ -258,3 +259,6 @@ def _read(member: Membership, user: User) -> MemberRead:
         team_id=member.team_id,
         joined_at=member.joined_at,
     )
+
+
+plans_service.register_meter("max_users", count)

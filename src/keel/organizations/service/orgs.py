@@ -29,6 +29,8 @@ from keel.organizations.events import (
 from keel.organizations.models import Membership, Organization
 from keel.organizations.repository import organizations as repository
 from keel.organizations.schemas import OrganizationCreate, OrganizationUpdate
+from keel.plans import service as plans_service
+from keel.plans.events import SubscriptionChanged
 from keel.users import service as users_service
 from keel.users.models import User
 
@@ -115,6 +117,30 @@ async def delete(session: AsyncSession, org: OrgAccess, user: User, *, password:
         session, OrganizationDeleted(organization_id=found.id, org_id=found.id, slug=found.slug)
     )
     await repository.delete(session, found)
+
+
+async def change_plan(session: AsyncSession, org: OrgAccess, plan_key: str) -> Organization:
+    """The platform owner moves the organization to another plan (billing arrives later):
+    audited and published as ``subscription.changed``. A plan whose limits the organization
+    already passes is allowed: nothing is removed, further growth is refused."""
+    if not org.subject.is_superadmin:
+        raise PermissionDenied("Only the platform owner (superadmin) may change a plan.")
+    await plans_service.validate_plan(session, plan_key)
+    found = await get(session, org)
+    previous = found.plan
+    if previous == plan_key:
+        return found
+    found.plan = plan_key
+    await session.flush()
+    changes = {"plan": {"before": previous, "after": plan_key}}
+    await audit_service.record(
+        session, org.actor, "subscription.changed", target=_target(found), changes=changes
+    )
+    event = SubscriptionChanged(
+        organization_id=found.id, previous_plan=previous, plan=plan_key, change="plan"
+    )
+    await events_service.publish(session, event)
+    return found
 
 
 def _slug_from(name: str) -> str:

@@ -47,7 +47,6 @@ from keel.organizations.schemas import (
     PolicyRead,
     PolicyUpdate,
 )
-from keel.organizations.service import limits
 from keel.organizations.service.access import bump_access_version, member_subject
 
 MANAGE = "settings:update"
@@ -56,7 +55,6 @@ _FIELDS = ("name", "description", "effect", "conditions", "enabled")
 
 async def create(session: AsyncSession, org: OrgAccess, data: PolicyCreate) -> PolicyRead:
     access.ensure(org, MANAGE)
-    await limits.ensure_feature(session, org, "abac_policies")
     _ensure_in_catalog(data.resource_type, data.action)
     policy = AccessPolicy(
         organization_id=org.org_id,

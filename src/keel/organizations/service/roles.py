@@ -32,15 +32,15 @@ from keel.organizations.models import CustomRole
 from keel.organizations.repository import organizations as org_repository
 from keel.organizations.repository.roles import CustomRoleRepository
 from keel.organizations.schemas import CustomRoleCreate, CustomRoleRead, CustomRoleUpdate, GrantIn
-from keel.organizations.service import limits
 from keel.organizations.service.access import bump_access_version
+from keel.plans import service as plans_service
 
 MANAGE = "settings:update"
 
 
 async def create(session: AsyncSession, org: OrgAccess, data: CustomRoleCreate) -> CustomRoleRead:
     access.ensure(org, MANAGE)
-    await limits.ensure_feature(session, org, "custom_roles")
+    await plans_service.ensure_feature(session, org, "custom_roles")
     role = CustomRole(
         organization_id=org.org_id,
         name=data.name.strip(),

@@ -27,12 +27,13 @@ from keel.events import service as events_service
 from keel.kit.ids import new_id
 from keel.kit.repository import Window
 from keel.kit.schemas import PageParams
-from keel.organizations.service import limits, teams
+from keel.organizations.service import teams
+from keel.plans import service as plans_service
 from keel.projects import rules
 from keel.projects.errors import ProjectNotFound, UnknownTeam
 from keel.projects.events import ProjectCreated, ProjectDeleted, ProjectUpdated
 from keel.projects.models import Project
-from keel.projects.repository import ProjectRepository
+from keel.projects.repository import DocumentRepository, ProjectRepository
 from keel.projects.schemas import ProjectCreate, ProjectFilters, ProjectUpdate
 from keel.projects.service import views
 
@@ -53,7 +54,9 @@ async def create_project(session: AsyncSession, org: OrgAccess, data: ProjectCre
     owner_id = org.actor.user_id
     await _ensure_team(session, org, data.team_id)
     access.ensure(org, "projects:write", _project_resource(org, owner_id, data.team_id))
-    await limits.ensure_within_limit(session, org, "max_projects", current=await repository.count())
+    await plans_service.ensure_within_limit(
+        session, org, "max_projects", current=await repository.count()
+    )
     project = Project(
         id=new_id(),
         organization_id=org.org_id,
@@ -271,3 +274,15 @@ async def audit(
 ) -> None:
     changes = audit_rules.diff(before, after)
     await audit_service.record(session, org.actor, action, target=target, changes=changes)
+
+
+async def count_projects(session: AsyncSession, org: OrgAccess) -> int:
+    return await ProjectRepository(session, org.org_id).count()
+
+
+async def stored_bytes(session: AsyncSession, org: OrgAccess) -> int:
+    return await DocumentRepository(session, org.org_id).stored_bytes()
+
+
+plans_service.register_meter("max_projects", count_projects)
+plans_service.register_meter("max_storage_gb", stored_bytes)
