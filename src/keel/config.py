@@ -188,6 +188,15 @@ class RateLimitSettings(BaseModel):
     )
 
 
+class FlagSettings(BaseModel):
+    environment: Literal["development", "staging", "production"] | None = Field(
+        default=None,
+        description="The environment feature flags are evaluated in; unset: development for "
+        "KEEL_ENV development and test, production for production. Set staging on a staging "
+        "deployment.",
+    )
+
+
 class SentrySettings(BaseModel):
     dsn: str | None = Field(default=None, description="Sentry DSN; unset disables reporting.")
     traces_sample_rate: float = Field(default=0.0, ge=0, le=1, description="Tracing sample rate.")
@@ -222,6 +231,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     ratelimit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    flags: FlagSettings = Field(default_factory=FlagSettings)
     sentry: SentrySettings = Field(default_factory=SentrySettings)
     log: LogSettings = Field(default_factory=LogSettings)
 

@@ -100,9 +100,7 @@ def _lifespan(
         # Other processes' near-cache invalidations (a no-op task without Redis).
         listener = asyncio.create_task(resources.database.near.listen())
         # The standard OpenFeature API answers from Keel's flags in this process.
-        openfeature.install(
-            resources.database, environment=flags_service.environment_for(settings.env)
-        )
+        openfeature.install(resources.database, environment=flags_service.environment_for(settings))
         # API calls counted in memory, added to the usage counters in batches.
         flusher = asyncio.create_task(plans_service.run_flusher(resources.database))
         try:

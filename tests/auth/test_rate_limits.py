@@ -25,15 +25,9 @@ from tests.architecture.test_route_guards import dependency_calls
 from tests.architecture.test_routes import api_routes
 from tests.conftest import TEST_REDIS_URL, requires_redis
 from tests.helpers.app import client_for
+from tests.kit.test_http import RATE_LIMIT_HEADERS as CONTRACT_HEADERS
 from tests.kit.test_http import assert_problem
 
-CONTRACT_HEADERS = (
-    "X-RateLimit-Limit",
-    "X-RateLimit-Remaining",
-    "X-RateLimit-Reset",
-    "RateLimit-Policy",
-    "RateLimit",
-)
 LIMIT, WINDOW = 3, 2
 FORGOT = "/api/v1/auth/password/forgot"
 

@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from keel.access.schemas import Actor
-from keel.config import Settings
+from keel.config import FlagSettings, Settings
 from keel.flags import service
 from keel.kit.db import Database
+from keel.kit.deps import Resources
 from tests.flags.builders import (
     ADMIN_FLAGS,
     audit_actions,
@@ -26,6 +27,7 @@ from tests.flags.builders import (
     org_flags_url,
     published,
 )
+from tests.helpers.app import client_for
 from tests.helpers.tenancy import Caller, make_caller, make_org, make_platform_owner
 from tests.kit.test_http import assert_problem
 
@@ -408,3 +410,21 @@ async def test_org_flags__warm__flags_not_queried_and_a_toggle_shows_at_once(
         "reason": "DISABLED",
     }
     assert database.near.hits > 0
+
+
+async def test_org_flags__staging_deployment__evaluated_in_staging(
+    db: AsyncSession, settings: Settings, resources: Resources
+) -> None:
+    # Given a staging deployment (KEEL_FLAGS__ENVIRONMENT=staging) and a staging-only flag
+    staging = settings.model_copy(update={"flags": FlagSettings(environment="staging")})
+    await make_flag(db, "staging_only", environment="staging")
+    member, org = await member_access(db, settings)
+    on_staging = Resources(staging, resources.database, resources.cache, resources.broadcast)
+    async with client_for(staging, on_staging) as client:
+        # When a member reads the flags
+        response = await client.get(org_flags_url(org.org_id), headers=member.headers)
+    # Then they were evaluated in staging, where the flag is on
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["environment"] == "staging"
+    assert body["flags"]["staging_only"]["enabled"] is True

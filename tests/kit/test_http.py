@@ -43,6 +43,16 @@ async def probe_client(
         yield c
 
 
+#: The headers CONTRACT.md puts on every rate-limited answer (a refusal adds Retry-After).
+RATE_LIMIT_HEADERS = (
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "RateLimit-Policy",
+    "RateLimit",
+)
+
+
 def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, object]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"

@@ -41,15 +41,8 @@ from tests.helpers.redis_server import (
     throwaway_redis,
     wait_until_up,
 )
+from tests.kit.test_http import RATE_LIMIT_HEADERS as CONTRACT_HEADERS
 from tests.kit.test_http import assert_problem
-
-CONTRACT_HEADERS = (
-    "X-RateLimit-Limit",
-    "X-RateLimit-Remaining",
-    "X-RateLimit-Reset",
-    "RateLimit-Policy",
-    "RateLimit",
-)
 
 needs_redis_server = pytest.mark.skipif(
     TEST_REDIS_URL is None or REDIS_SERVER is None,

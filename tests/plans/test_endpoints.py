@@ -15,18 +15,7 @@ from keel.plans import service as plans_service
 from tests.helpers.tenancy import Caller, add_member, make_caller, make_org, make_platform_owner
 from tests.kit.test_http import assert_problem
 from tests.organizations.builders import audit_actions, event_payloads
-
-API = "/api/v1"
-
-
-def org_url(org: Organization, rest: str = "") -> str:
-    return f"{API}/orgs/{org.id}{rest}"
-
-
-async def create_project(
-    client: httpx.AsyncClient, caller: Caller, org: Organization, name: str
-) -> httpx.Response:
-    return await client.post(org_url(org, "/projects"), json={"name": name}, headers=caller.headers)
+from tests.plans.builders import API, create_project, free_org_with_projects, give_deal, org_url
 
 
 async def change_plan(
@@ -60,10 +49,7 @@ async def test_fourth_project__free_plan__402_naming_upgrade_then_allowed_after_
     client: httpx.AsyncClient, db: AsyncSession, settings: Settings
 ) -> None:
     # Given a free organization with three projects
-    admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
-    for n in range(3):
-        assert (await create_project(client, admin, org, f"P{n}")).status_code == 201
+    admin, org = await free_org_with_projects(client, db, settings)
     # When it creates a fourth
     refused = await create_project(client, admin, org, "P3")
     # Then 402 plan_limit_exceeded names the limit, the plan and the cheapest upgrade
@@ -213,10 +199,7 @@ async def test_update_plan__superadmin__audited_and_gating_follows_at_once(
 ) -> None:
     # Given a free organization at its three projects
     owner = await make_platform_owner(db, settings)
-    admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
-    for n in range(3):
-        assert (await create_project(client, admin, org, f"P{n}")).status_code == 201
+    admin, org = await free_org_with_projects(client, db, settings)
     # When the platform owner raises free's project limit to 4
     url = f"{API}/admin/plans/free"
     bad = await client.patch(
@@ -241,15 +224,10 @@ async def test_override__enterprise_deal__lifts_limit_then_cleared(
 ) -> None:
     # Given a free organization at its limit
     owner = await make_platform_owner(db, settings)
-    admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
-    for n in range(3):
-        assert (await create_project(client, admin, org, f"P{n}")).status_code == 201
+    admin, org = await free_org_with_projects(client, db, settings)
     url = f"{API}/admin/orgs/{org.id}/plan-override"
     # When the platform owner gives it ten projects
-    deal = {"features": {"max_projects": 10}, "note": "pilot"}
-    put = await client.put(url, json=deal, headers=owner.headers)
-    assert put.status_code == 200, put.text
+    await give_deal(client, owner, org, {"features": {"max_projects": 10}, "note": "pilot"})
     # Then it can grow, the plan page says so, and the deal was audited and published
     assert (await create_project(client, admin, org, "P3")).status_code == 201
     page = (await client.get(org_url(org, "/plan"), headers=admin.headers)).json()
@@ -272,9 +250,7 @@ async def test_monthly_api_quota__reached__402_on_the_next_request(
     owner = await make_platform_owner(db, settings)
     admin = await make_caller(db, settings)
     org = await make_org(db, admin.user)
-    deal = {"features": {"max_api_calls_per_month": 3}}
-    url = f"{API}/admin/orgs/{org.id}/plan-override"
-    assert (await client.put(url, json=deal, headers=owner.headers)).status_code == 200
+    await give_deal(client, owner, org, {"features": {"max_api_calls_per_month": 3}})
     # When its members make three calls, Then the fourth is refused naming the quota
     for _ in range(3):
         assert (await client.get(org_url(org), headers=admin.headers)).status_code == 200

@@ -15,15 +15,9 @@ from keel.kit.deps import Resources
 from keel.organizations.dependencies import rate_limited
 from tests.helpers.app import client_for
 from tests.helpers.tenancy import make_caller, make_org, make_platform_owner
+from tests.kit.test_http import RATE_LIMIT_HEADERS as CONTRACT_HEADERS
 from tests.kit.test_http import assert_problem
-
-CONTRACT_HEADERS = (
-    "X-RateLimit-Limit",
-    "X-RateLimit-Remaining",
-    "X-RateLimit-Reset",
-    "RateLimit-Policy",
-    "RateLimit",
-)
+from tests.plans.builders import give_deal
 
 
 async def test_org_api_limit__past_it__429_with_every_header_then_reset_as_announced(
@@ -33,11 +27,7 @@ async def test_org_api_limit__past_it__429_with_every_header_then_reset_as_annou
     owner = await make_platform_owner(db, settings)
     admin = await make_caller(db, settings)
     org = await make_org(db, admin.user)
-    deal = {"rate_limits": {"api": {"limit": 3, "window_seconds": 2}}}
-    put = await client.put(
-        f"/api/v1/admin/orgs/{org.id}/plan-override", json=deal, headers=owner.headers
-    )
-    assert put.status_code == 200, put.text
+    await give_deal(client, owner, org, {"rate_limits": {"api": {"limit": 3, "window_seconds": 2}}})
     url = f"/api/v1/orgs/{org.id}"
     # When its admin calls within one window (aligned so all four calls share it)
     await asyncio.sleep(2 - time.time() % 2 + 0.05)
@@ -72,9 +62,9 @@ async def test_org_api_limit__one_org_over__another_org_unaffected(
     owner = await make_platform_owner(db, settings)
     admin = await make_caller(db, settings)
     tight, other = await make_org(db, admin.user), await make_org(db, admin.user)
-    deal = {"rate_limits": {"api": {"limit": 1, "window_seconds": 60}}}
-    url = f"/api/v1/admin/orgs/{tight.id}/plan-override"
-    assert (await client.put(url, json=deal, headers=owner.headers)).status_code == 200
+    await give_deal(
+        client, owner, tight, {"rate_limits": {"api": {"limit": 1, "window_seconds": 60}}}
+    )
     # When the first spends its budget
     assert (await client.get(f"/api/v1/orgs/{tight.id}", headers=admin.headers)).status_code == 200
     refused = await client.get(f"/api/v1/orgs/{tight.id}", headers=admin.headers)

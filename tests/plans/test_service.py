@@ -73,3 +73,28 @@ async def test_flush__database_unreachable__counts_kept_for_the_next_flush(
     assert await metering.flush_api_calls(dead, counter) == 0
     assert counter.pending(org_id, period) == 2
     await engine.dispose()
+
+
+async def test_flush__two_processes__each_learns_the_shared_total(
+    db: AsyncSession, database: Database, settings: Settings
+) -> None:
+    # Given two processes' counters counting calls of one organization
+    org = await make_org(db, (await make_caller(db, settings)).user)
+    first, second, period = metering.CallCounter(), metering.CallCounter(), metering.month()
+    for _ in range(3):
+        first.count(org.id, period)
+    second.count(org.id, period)
+    second.count(org.id, period)
+    # When each flushes, Then each learns the total stored so far, the other's calls included
+    await metering.flush_api_calls(database, first)
+    await metering.flush_api_calls(database, second)
+    assert (first.stored(org.id, period), second.stored(org.id, period)) == (3, 5)
+    assert await stored(db, org.id, period) == 5
+
+
+def test_learn__new_month__previous_totals_forgotten_and_late_ones_ignored() -> None:
+    counter, org_id = metering.CallCounter(), uuid.uuid4()
+    counter.learn(org_id, "2026-11", 7)
+    counter.learn(org_id, "2026-12", 1)
+    counter.learn(org_id, "2026-11", 9)  # a late flush of the old month
+    assert (counter.stored(org_id, "2026-11"), counter.stored(org_id, "2026-12")) == (None, 1)

@@ -107,7 +107,7 @@ async def rollback_flag(
 async def flag_values(org: OrgMember, db: DbSession, settings: AppSettings) -> FlagValues:
     """Every flag's value for the caller in this organization, computed with their user id,
     attributes, role and the organization's plan."""
-    environment = service.environment_for(settings.env)
+    environment = service.environment_for(settings)
     answers = await service.evaluate_all_for(db, org, environment=environment)
     flags = {
         key: FlagValue(

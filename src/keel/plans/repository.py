@@ -53,8 +53,9 @@ async def counter(
 
 async def add_to_counter(
     session: AsyncSession, org_id: uuid.UUID, metric: str, period: str, delta: int
-) -> None:
-    """``value += delta`` as one upsert, so flushers in several processes add up exactly."""
+) -> int:
+    """``value += delta`` as one upsert, so flushers in several processes add up exactly;
+    returns the new total."""
     builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = builder(UsageCounter).values(
         id=new_id(), organization_id=org_id, metric=metric, period=period, value=delta
@@ -63,4 +64,4 @@ async def add_to_counter(
         index_elements=["organization_id", "metric", "period"],
         set_={"value": UsageCounter.value + delta},
     )
-    await session.execute(stmt)
+    return int((await session.execute(stmt.returning(UsageCounter.value))).scalar_one())

@@ -17,7 +17,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.access.schemas import OrgAccess
-from keel.config import get_settings
+from keel.config import Settings, get_settings
 from keel.flags.models import FeatureFlag
 from keel.flags.repository import FlagRepository
 from keel.flags.rules import (
@@ -36,8 +36,9 @@ log = structlog.get_logger("flags")
 
 T = TypeVar("T")
 
-#: ``KEEL_ENV`` -> the environment flags are evaluated in. ``test`` runs as ``development``
-#: (a test suite sees what a developer sees); no ``KEEL_ENV`` maps to ``staging`` yet.
+#: ``KEEL_ENV`` -> the environment flags are evaluated in, unless ``KEEL_FLAGS__ENVIRONMENT``
+#: names one (``staging`` is reached only that way). ``test`` runs as ``development`` (a test
+#: suite sees what a developer sees).
 ENVIRONMENTS: Mapping[str, str] = {
     "development": "development",
     "test": "development",
@@ -97,9 +98,10 @@ def _skipped(key: str, error: FlagDefinitionError) -> None:
     log.error("flag.skipped", key=key, field=error.field, problem=error.message)
 
 
-def environment_for(env: str) -> str:
-    """The flag environment of a process whose ``KEEL_ENV`` is ``env``."""
-    return ENVIRONMENTS[env]
+def environment_for(settings: Settings) -> str:
+    """The flag environment of this process: ``KEEL_FLAGS__ENVIRONMENT``, else derived from
+    ``KEEL_ENV``."""
+    return settings.flags.environment or ENVIRONMENTS[settings.env]
 
 
 def context_for(org: OrgAccess, *, environment: str | None = None) -> EvaluationContext:
@@ -107,7 +109,7 @@ def context_for(org: OrgAccess, *, environment: str | None = None) -> Evaluation
     its organization), the organization, the user's attributes, and ``plan`` and ``role``,
     which the organization decides and a user attribute of that name cannot override."""
     return EvaluationContext(
-        environment=environment or environment_for(get_settings().env), **context_fields(org)
+        environment=environment or environment_for(get_settings()), **context_fields(org)
     )
 
 

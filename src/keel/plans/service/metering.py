@@ -2,9 +2,11 @@
 
 A request only bumps a dict entry (no I/O); every :data:`FLUSH_SECONDS` the process adds its
 counts to ``usage_counters`` with one upsert per organization, so processes add up exactly and
-a crash loses at most one interval of one process's counts. The monthly quota is checked
-against the stored count plus this process's unflushed one: other processes' unflushed calls
-are the bounded slack (one interval's worth).
+a crash loses at most one interval of one process's counts. Each upsert returns the stored
+total, which the process keeps: the monthly quota is checked against that total plus this
+process's unflushed calls, with no query on the request path (one read for an organization
+the process has not flushed yet). Other processes' calls since this process's last flush of
+the organization are the bounded slack, about one interval's worth.
 """
 
 from __future__ import annotations
@@ -20,10 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.access.schemas import OrgAccess
-from keel.kit import clock, near_cache, tenancy
+from keel.kit import clock, tenancy
 from keel.kit.db import Database
 from keel.plans import repository, rules
-from keel.plans.models import UsageCounter
 from keel.plans.service import catalog as catalog_service
 from keel.plans.service.gating import ensure_feature, limit_exceeded, register_meter
 
@@ -37,11 +38,29 @@ def month(moment: datetime | None = None) -> str:
     return (moment or clock.now()).strftime("%Y-%m")
 
 
+Slot = tuple[uuid.UUID, str]
+
+
 class CallCounter:
-    """This process's API calls not yet in the database, by (organization, month)."""
+    """This process's API calls not yet in the database, and the stored totals it last
+    learned, by (organization, month)."""
 
     def __init__(self) -> None:
-        self._counts: Counter[tuple[uuid.UUID, str]] = Counter()
+        self._counts: Counter[Slot] = Counter()
+        self._stored: dict[Slot, int] = {}
+        self._period = ""
+
+    def stored(self, org_id: uuid.UUID, period: str) -> int | None:
+        return self._stored.get((org_id, period))
+
+    def learn(self, org_id: uuid.UUID, period: str, total: int) -> None:
+        """Remember a stored total of the newest month seen ("YYYY-MM" sorts by time); a
+        new month forgets the previous one's."""
+        if period < self._period:
+            return
+        if period > self._period:
+            self._stored, self._period = {}, period
+        self._stored[(org_id, period)] = total
 
     def count(self, org_id: uuid.UUID, period: str) -> None:
         self._counts[(org_id, period)] += 1
@@ -49,11 +68,11 @@ class CallCounter:
     def pending(self, org_id: uuid.UUID, period: str) -> int:
         return self._counts.get((org_id, period), 0)
 
-    def take(self) -> Counter[tuple[uuid.UUID, str]]:
+    def take(self) -> Counter[Slot]:
         taken, self._counts = self._counts, Counter()
         return taken
 
-    def give_back(self, counts: Counter[tuple[uuid.UUID, str]]) -> None:
+    def give_back(self, counts: Counter[Slot]) -> None:
         self._counts.update(counts)
 
 
@@ -73,7 +92,8 @@ async def admit_request(
     period = month()
     quota = granted.limit(API_CALLS_METRIC)
     if quota != rules.UNLIMITED:
-        used = await stored_calls(session, org.org_id, period) + counter.pending(org.org_id, period)
+        used = await _known_total(session, counter, org.org_id, period)
+        used += counter.pending(org.org_id, period)
         if not rules.within(quota, current=used):
             plans = (await catalog_service.plan_catalog(session)).values()
             raise limit_exceeded(granted, API_CALLS_METRIC, plans, used)
@@ -81,13 +101,19 @@ async def admit_request(
     return granted.rate_limits.get("api")
 
 
-async def stored_calls(session: AsyncSession, org_id: uuid.UUID, period: str) -> int:
-    async def load() -> int:
-        row = await repository.counter(session, org_id, API_CALLS_METRIC, period)
-        return 0 if row is None else row.value
+async def _known_total(
+    session: AsyncSession, counter: CallCounter, org_id: uuid.UUID, period: str
+) -> int:
+    known = counter.stored(org_id, period)
+    if known is None:
+        known = await stored_calls(session, org_id, period)
+        counter.learn(org_id, period, known)
+    return known
 
-    key = ("plans:api-calls", org_id, period)
-    return await near_cache.read_through(session, key, _COUNTER_TAGS, load)
+
+async def stored_calls(session: AsyncSession, org_id: uuid.UUID, period: str) -> int:
+    row = await repository.counter(session, org_id, API_CALLS_METRIC, period)
+    return 0 if row is None else row.value
 
 
 async def api_calls(session: AsyncSession, org: OrgAccess, counter: CallCounter = API_CALLS) -> int:
@@ -105,7 +131,9 @@ async def flush_api_calls(database: Database, counter: CallCounter = API_CALLS) 
         async with database.sessionmaker() as session, session.begin():
             await tenancy.enter_platform(session, reason="usage counters of many organizations")
             for (org_id, period), calls in sorted(counts.items()):
-                await _add(session, org_id, period, calls)
+                total = await _add(session, org_id, period, calls)
+                if total is not None:
+                    counter.learn(org_id, period, total)
     except Exception:
         counter.give_back(counts)
         log.warning("plans.usage_flush_failed", organizations=len(counts), exc_info=True)
@@ -113,14 +141,16 @@ async def flush_api_calls(database: Database, counter: CallCounter = API_CALLS) 
     return sum(counts.values())
 
 
-async def _add(session: AsyncSession, org_id: uuid.UUID, period: str, calls: int) -> None:
-    """One organization's upsert in a SAVEPOINT: an organization deleted meanwhile (its
-    counter's foreign key fails) loses its counts instead of blocking every later flush."""
+async def _add(session: AsyncSession, org_id: uuid.UUID, period: str, calls: int) -> int | None:
+    """One organization's upsert in a SAVEPOINT, returning the new total: an organization
+    deleted meanwhile (its counter's foreign key fails) loses its counts instead of blocking
+    every later flush."""
     try:
         async with session.begin_nested():
-            await repository.add_to_counter(session, org_id, API_CALLS_METRIC, period, calls)
+            return await repository.add_to_counter(session, org_id, API_CALLS_METRIC, period, calls)
     except IntegrityError:
         log.info("plans.usage_dropped", organization_id=str(org_id), calls=calls)
+        return None
 
 
 async def run_flusher(
@@ -136,6 +166,4 @@ async def run_flusher(
             await asyncio.shield(flush_api_calls(database, counter))
 
 
-near_cache.watch(UsageCounter, lambda _row: (near_cache.table_tag(UsageCounter),))
-_COUNTER_TAGS = (near_cache.table_tag(UsageCounter),)
 register_meter(API_CALLS_METRIC, api_calls)
