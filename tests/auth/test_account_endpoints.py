@@ -64,21 +64,37 @@ async def test_me__anonymous__401(client: httpx.AsyncClient) -> None:
         assert_problem(response, 401, "not_authenticated")
 
 
-async def test_patch_me__name_and_attributes__updated_and_audited(
+async def test_patch_me__name__updated_and_audited(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
     await create_user(db)
     tokens = await logged_in(client)
     response = await client.patch(
-        ME,
-        json={"name": "Grace B. Hopper", "attributes": {"department": "engineering"}},
-        headers=bearer(tokens["access_token"]),
+        ME, json={"name": "Grace B. Hopper"}, headers=bearer(tokens["access_token"])
     )
     assert response.status_code == 200, response.text
     assert response.json()["name"] == "Grace B. Hopper"
     entry = await db.scalar(select(AuditLog).where(AuditLog.action == "user.updated"))
     assert entry is not None and entry.changes is not None
     assert entry.changes["name"] == {"before": "Grace Hopper", "after": "Grace B. Hopper"}
+
+
+async def test_patch_me__own_attributes__422_and_unchanged(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    # Given a user: attributes feed ABAC policies and flag rules (department, clearance...)
+    user = await create_user(db)
+    tokens = await logged_in(client)
+    # When they try to give themselves an attribute
+    response = await client.patch(
+        ME,
+        json={"name": "Grace", "attributes": {"department": "engineering"}},
+        headers=bearer(tokens["access_token"]),
+    )
+    # Then it is refused, and nothing changed
+    assert_problem(response, 422, "validation_error")
+    await db.refresh(user)
+    assert user.attributes in ({}, None) and user.name == "Grace Hopper"
 
 
 async def test_patch_me__bad_input__422(client: httpx.AsyncClient, db: AsyncSession) -> None:

@@ -175,7 +175,7 @@ async def test_create__bad_definition__422_naming_the_field(
         ),
         (
             '{"key": "beta", "variants": [{"key": "a", "value": {"k": "\\u0000"}}]}',
-            "body.variants.0.value",
+            "body.variants.0.value.k",
         ),
     ],
     ids=["nan", "nul-name", "nul-id", "nul-in-value"],

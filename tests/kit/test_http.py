@@ -10,12 +10,14 @@ import pytest
 import sqlalchemy.exc
 from asgi_lifespan import LifespanManager
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.config import Settings
 from keel.kit.deps import Resources
 from keel.kit.routing import api_router
 from keel.main import create_app
 from tests.helpers.app import client_for
+from tests.helpers.tenancy import make_caller
 
 probe = api_router(prefix="/probe")
 
@@ -252,3 +254,30 @@ async def test_database_pool_exhausted__503_with_retry_after(
     assert response.headers["retry-after"] == "1"
     assert response.json()["code"] == "service_unavailable"
     assert "QueuePool" not in response.text
+
+
+async def test_nul_character_in_a_json_string__422_not_500(
+    client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+) -> None:
+    # Given a signed-in user (PostgreSQL cannot store U+0000 in text: it used to be a 500)
+    caller = await make_caller(db, settings)
+    # When a body carries a NUL in a string, at the top or nested
+    flat = await client.post("/api/v1/orgs", json={"name": "a\u0000b"}, headers=caller.headers)
+    org = (await client.post("/api/v1/orgs", json={"name": "Fine"}, headers=caller.headers)).json()
+    nested = await client.patch(
+        f"/api/v1/orgs/{org['id']}",
+        json={"settings": {"k": ["ok", "x\u0000"]}},
+        headers=caller.headers,
+    )
+    signup = await client.post(
+        "/api/v1/auth/register",
+        json={"email": "nul@example.com", "password": "correct horse battery", "name": "a\u0000"},
+    )
+    # Then each is a 422 naming the field, and nothing was written
+    assert_problem(flat, 422, "validation_error")
+    assert flat.json()["errors"][0]["field"] == "body.name"
+    assert_problem(nested, 422, "validation_error")
+    assert nested.json()["errors"][0]["field"] == "body.settings.k.1"
+    assert_problem(signup, 422, "validation_error")
+    listed = await client.get("/api/v1/orgs", headers=caller.headers)
+    assert [o["name"] for o in listed.json()] == ["Fine"]

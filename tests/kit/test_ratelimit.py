@@ -305,6 +305,27 @@ async def test_redis_limiter__each_decision__one_round_trip() -> None:
 
 
 @needs_redis_server
+async def test_redis_limiter__concurrent_burst__one_pipeline_one_connection_exact() -> None:
+    async with throwaway_redis() as server:
+        client = Redis.from_url(server.url)
+        limiter = RedisLimiter(client, prefix="burst:")
+        await limiter.decide("warm", limit=10, window_seconds=60)
+        await client.config_resetstat()
+        # When 40 requests decide at once against a limit of 25
+        results = await decide_many(limiter, "k", 40, limit=25, window_seconds=60)
+        stats = await client.info("commandstats")
+        pool = client.connection_pool
+        connections = len(pool._available_connections) + len(pool._in_use_connections)
+        await client.aclose()
+    # Then the counts are exact, one EVALSHA each ran on the server, and the burst went
+    # out together on one connection (not one connection per waiting request)
+    assert sum(r.allowed for r in results) == 25
+    assert sorted(r.used for r in results) == list(range(1, 41))
+    assert int(stats["cmdstat_evalsha"]["calls"]) == 40
+    assert connections == 1
+
+
+@needs_redis_server
 async def test_redis_limiter__script_cache_flushed__loaded_again_and_counting_goes_on() -> None:
     async with throwaway_redis() as server:
         client = Redis.from_url(server.url)

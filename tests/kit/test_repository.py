@@ -3,6 +3,9 @@ refused; page size bounded by the contract (1..100)."""
 
 from __future__ import annotations
 
+import base64
+import json
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -17,8 +20,10 @@ from keel.config import Settings
 from keel.kit import clock
 from keel.kit.deps import Resources
 from keel.kit.repository import InvalidCursor, Repository
+from keel.kit.repository import _decode_cursor as decode_cursor
 from keel.kit.routing import api_router
 from keel.kit.schemas import PageParams, Pagination
+from keel.organizations.models import Organization
 from tests.helpers.app import client_for
 
 
@@ -89,6 +94,31 @@ async def test_paginate__tampered_cursor__invalid_cursor(db: AsyncSession, curso
     repo = AuditRepository(db)
     with pytest.raises(InvalidCursor):
         await repo.paginate(repo.base_statement(), PageParams(limit=5, cursor=cursor))
+
+
+def forged(*values: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("text", ["a\u0000b", "x" * 2000])
+async def test_paginate__forged_text_cursor_the_database_cannot_take__invalid_cursor(
+    db: AsyncSession, text: str
+) -> None:
+    # Given a list ordered by a text column, When a forged cursor carries what no row could
+    # hold (PostgreSQL refuses U+0000 with an error), Then a clean InvalidCursor, never a 500
+    repo = AuditRepository(db)
+    cursor = forged(text, str(uuid.uuid4()))
+    with pytest.raises(InvalidCursor):
+        await repo.paginate(
+            repo.base_statement(), PageParams(limit=5, cursor=cursor), order_by=AuditLog.actor_id
+        )
+
+
+@pytest.mark.parametrize("number", [2**70, -(2**64), True])
+def test_decode_cursor__integer_out_of_range_or_bool__invalid_cursor(number: object) -> None:
+    keys = [Organization.access_version, Organization.id]
+    with pytest.raises(InvalidCursor):
+        decode_cursor(forged(number, str(uuid.uuid4())), keys)
 
 
 probe = api_router()

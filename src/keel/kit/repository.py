@@ -137,6 +137,11 @@ def _coerce(value: Any, key: InstrumentedAttribute[Any]) -> Any:
         return datetime.fromisoformat(value)
     if python_type is uuid.UUID:
         return uuid.UUID(value)
-    if not isinstance(value, python_type):
+    if not isinstance(value, python_type) or isinstance(value, bool) is not (python_type is bool):
         raise TypeError(f"cursor value {value!r} is not {python_type.__name__}")
+    # What the database could not take would be a 500: a 64-bit integer, text without NUL.
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise ValueError("cursor integer out of range")
+    if isinstance(value, str) and ("\x00" in value or len(value) > 1000):
+        raise ValueError("cursor text not storable")
     return value

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 
-from keel.kit.errors import UnsupportedMediaType
+from keel.kit.errors import UnsupportedMediaType, ValidationFailed
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -41,17 +41,48 @@ class JSONRoute(APIRoute):
             return handler
 
         async def checked(request: Request) -> Response:
-            if (
-                request.method in _BODY_METHODS
-                and has_body(request)
-                and not is_json_media_type(request.headers.get("content-type"))
-            ):
-                raise UnsupportedMediaType(
-                    "This endpoint reads JSON: send the body with Content-Type: application/json."
-                )
+            if request.method in _BODY_METHODS and has_body(request):
+                if not is_json_media_type(request.headers.get("content-type")):
+                    raise UnsupportedMediaType(
+                        "This endpoint reads JSON: send the body with Content-Type: "
+                        "application/json."
+                    )
+                await _refuse_nul(request)
             return await handler(request)
 
         return checked
+
+
+async def _refuse_nul(request: Request) -> None:
+    """U+0000 in any string of the body is a 422: PostgreSQL cannot store it in text, and no
+    field of Keel's needs it. Malformed JSON is left to FastAPI's own answer."""
+    try:
+        body = await request.json()
+    except ValueError:
+        return
+    where = nul_at(body, "body")
+    if where is not None:
+        raise ValidationFailed(
+            "Text may not contain the NUL character (U+0000); remove it.",
+            errors=[{"field": where, "message": "must not contain U+0000"}],
+        )
+
+
+def nul_at(value: Any, path: str) -> str | None:
+    """The path of the first string (key or value) holding U+0000, if any."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = path if "\x00" in key else nul_at(item, f"{path}.{key}")
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = nul_at(item, f"{path}.{index}")
+            if found is not None:
+                return found
+    return None
 
 
 def api_router(**kwargs: Any) -> APIRouter:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from pydantic import BaseModel, Field
 
+from keel.kit.schemas import Input
 from keel.users.models import User
 
 
@@ -26,8 +26,9 @@ class UserRead(BaseModel):
         )
 
 
-class UserUpdate(BaseModel):
-    """A partial update: absent fields are left as they are."""
+class UserUpdate(Input):
+    """What a user may change of their own account: the name. Attributes are not here on
+    purpose: they feed ABAC policies and flag rules (department, clearance), so a user who
+    could set their own would grant themselves access."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    attributes: dict[str, Any] | None = None

@@ -25,9 +25,7 @@ router = api_router(tags=["me"])
 async def update_me(
     body: UserUpdate, user: CurrentUser, actor: CurrentActor, db: DbSession
 ) -> UserRead:
-    updated = await users_service.update_profile(
-        db, actor, user, name=body.name, attributes=body.attributes
-    )
+    updated = await users_service.update_profile(db, actor, user, name=body.name)
     return UserRead.of(updated)
 
 
