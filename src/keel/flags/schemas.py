@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from keel.flags.models import FeatureFlag, FeatureFlagVersion
 from keel.flags.rules import Flag
-from keel.kit.schemas import Input
+from keel.kit.schemas import Input, nul_at
 
 
 def _storable(value: Any) -> Any:
@@ -29,19 +29,9 @@ def _storable(value: Any) -> Any:
         json.dumps(value, allow_nan=False)
     except ValueError:
         raise ValueError("NaN and Infinity are not JSON numbers; use a finite number") from None
-    if _has_nul(value):
+    if nul_at(value, "") is not None:
         raise ValueError("text may not contain the NUL character (\\u0000)")
     return value
-
-
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_has_nul(item) for item in value)
-    return False
 
 
 Storable = AfterValidator(_storable)

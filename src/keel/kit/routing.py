@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 
 from keel.kit.errors import UnsupportedMediaType, ValidationFailed
+from keel.kit.schemas import nul_at
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -66,23 +67,6 @@ async def _refuse_nul(request: Request) -> None:
             "Text may not contain the NUL character (U+0000); remove it.",
             errors=[{"field": where, "message": "must not contain U+0000"}],
         )
-
-
-def nul_at(value: Any, path: str) -> str | None:
-    """The path of the first string (key or value) holding U+0000, if any."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = path if "\x00" in key else nul_at(item, f"{path}.{key}")
-            if found is not None:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = nul_at(item, f"{path}.{index}")
-            if found is not None:
-                return found
-    return None
 
 
 def api_router(**kwargs: Any) -> APIRouter:

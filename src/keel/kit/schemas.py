@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict
@@ -43,3 +43,20 @@ class Input(BaseModel):
     is refused rather than half-applied (mass assignment)."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def nul_at(value: Any, path: str) -> str | None:
+    """The path of the first string (key or value) holding U+0000, if any."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = path if "\x00" in key else nul_at(item, f"{path}.{key}")
+            if found is not None:
+                return found
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = nul_at(item, f"{path}.{index}")
+            if found is not None:
+                return found
+    return None
