@@ -14,7 +14,7 @@ from keel.config import Settings
 from keel.kit import tenancy
 from keel.kit.db import Database
 from keel.kit.deps import Resources
-from keel.organizations.models import SUSPENDED
+from keel.organizations.models import SUSPENDED, Membership, Organization
 from keel.users.models import DISABLED
 from tests.helpers.app import client_for
 from tests.helpers.tenancy import Caller, add_member, caller_for, make_caller, make_org, make_user
@@ -31,6 +31,16 @@ def org_url(org_id: object) -> str:
 def members_url(org_id: object, user_id: object = None) -> str:
     base = f"/api/v1/orgs/{org_id}/members"
     return base if user_id is None else f"{base}/{user_id}"
+
+
+async def org_with_member(
+    db: AsyncSession, settings: Settings, *, role: str = "member"
+) -> tuple[Caller, Organization, Caller, Membership]:
+    """An organization with its admin, and one more member of ``role``."""
+    admin = await make_caller(db, settings)
+    org = await make_org(db, admin.user)
+    member = await make_caller(db, settings)
+    return admin, org, member, await add_member(db, org, member.user, role=role)
 
 
 async def warmed(
@@ -52,10 +62,7 @@ async def test_member_removed__very_next_request__404(
     client: httpx.AsyncClient, db: AsyncSession, database: Database, settings: Settings
 ) -> None:
     # Given a member whose standing is cached
-    admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
-    member = await make_caller(db, settings)
-    await add_member(db, org, member.user, role="member")
+    admin, org, member, _ = await org_with_member(db, settings)
     await warmed(client, database, member, org_url(org.id))
     # When the admin removes them
     removed = await client.delete(members_url(org.id, member.user.id), headers=admin.headers)
@@ -67,10 +74,7 @@ async def test_member_removed__very_next_request__404(
 async def test_member_left__very_next_request__404(
     client: httpx.AsyncClient, db: AsyncSession, database: Database, settings: Settings
 ) -> None:
-    admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
-    member = await make_caller(db, settings)
-    await add_member(db, org, member.user)
+    _admin, org, member, _ = await org_with_member(db, settings)
     await warmed(client, database, member, org_url(org.id))
     left = await client.delete(members_url(org.id, "me"), headers=member.headers)
     assert left.status_code == 204, left.text
@@ -101,10 +105,7 @@ async def test_admin_demoted_to_guest__very_next_request__403_and_role_reads_gue
 async def test_member_promoted_to_admin__very_next_request__200(
     client: httpx.AsyncClient, db: AsyncSession, database: Database, settings: Settings
 ) -> None:
-    admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
-    member = await make_caller(db, settings)
-    await add_member(db, org, member.user, role="member")
+    admin, org, member, _ = await org_with_member(db, settings)
     await warmed(client, database, member, members_url(org.id), status=403)
     promoted = await client.patch(
         members_url(org.id, member.user.id), json={"role": "admin"}, headers=admin.headers
@@ -120,10 +121,7 @@ async def test_custom_role_deleted__very_next_request__its_grant_is_gone(
     client: httpx.AsyncClient, db: AsyncSession, database: Database, settings: Settings
 ) -> None:
     # Given a plain member whose custom role grants users:read, standing cached
-    admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
-    member = await make_caller(db, settings)
-    membership = await add_member(db, org, member.user, role="member")
+    admin, org, member, membership = await org_with_member(db, settings)
     role = await grant_custom_role(db, org, membership, "users:read")
     await warmed(client, database, member, members_url(org.id))
     # When the admin deletes the role (the database unassigns it: ON DELETE SET NULL)
@@ -161,10 +159,7 @@ async def test_user_disabled__very_next_request__refused(
     client: httpx.AsyncClient, db: AsyncSession, database: Database, settings: Settings
 ) -> None:
     # Given a member whose session state and standing are cached
-    admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
-    member = await make_caller(db, settings)
-    await add_member(db, org, member.user)
+    _admin, org, member, _ = await org_with_member(db, settings)
     await warmed(client, database, member, org_url(org.id))
     assert (await client.get("/api/v1/me", headers=member.headers)).status_code == 200
     # When their account is disabled (outside any request, as an operator would)
@@ -180,11 +175,8 @@ async def test_logout__very_next_request__401(
     client: httpx.AsyncClient, db: AsyncSession, database: Database, settings: Settings
 ) -> None:
     # Given a member with two sessions, both cached as live
-    admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
-    member = await make_caller(db, settings)
+    _admin, org, member, _ = await org_with_member(db, settings)
     other_device = await caller_for(db, settings, member.user)
-    await add_member(db, org, member.user)
     await warmed(client, database, member, org_url(org.id))
     await warmed(client, database, other_device, org_url(org.id))
     # When one session logs out
@@ -199,11 +191,8 @@ async def test_logout__very_next_request__401(
 async def test_session_revoked_from_another_device__very_next_request__401(
     client: httpx.AsyncClient, db: AsyncSession, database: Database, settings: Settings
 ) -> None:
-    admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
-    member = await make_caller(db, settings)
+    _admin, org, member, _ = await org_with_member(db, settings)
     other_device = await caller_for(db, settings, member.user)
-    await add_member(db, org, member.user)
     await warmed(client, database, other_device, org_url(org.id))
     sessions = await client.get("/api/v1/me/sessions", headers=member.headers)
     assert sessions.status_code == 200, sessions.text
@@ -219,10 +208,7 @@ async def test_organization_suspended__very_next_request__403_organization_suspe
     client: httpx.AsyncClient, db: AsyncSession, database: Database, settings: Settings
 ) -> None:
     # Given a member whose standing is cached
-    admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
-    member = await make_caller(db, settings)
-    await add_member(db, org, member.user)
+    admin, org, member, _ = await org_with_member(db, settings)
     await warmed(client, database, member, org_url(org.id))
     # When the platform suspends the organization
     await tenancy.enter_tenant(db, org.id)
@@ -238,10 +224,7 @@ async def test_cached_standing__other_organization__404_never_crosses(
     client: httpx.AsyncClient, db: AsyncSession, database: Database, settings: Settings
 ) -> None:
     # Given a member of one organization, cached, and another organization
-    admin = await make_caller(db, settings)
-    org = await make_org(db, admin.user)
-    member = await make_caller(db, settings)
-    await add_member(db, org, member.user)
+    _admin, org, member, _ = await org_with_member(db, settings)
     other = await make_org(db, (await make_caller(db, settings)).user)
     await warmed(client, database, member, org_url(org.id))
     # When they ask for the other one, twice, Then it is not found either time
