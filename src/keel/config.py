@@ -197,6 +197,26 @@ class FlagSettings(BaseModel):
     )
 
 
+class AuditSettings(BaseModel):
+    """The audit log: hash chain, export and retention (issue 6)."""
+
+
+class WebhookSettings(BaseModel):
+    """Outbound webhooks and Slack integrations: delivery, retries, SSRF guard (issue 6)."""
+
+
+class NotificationSettings(BaseModel):
+    """Email look (product name, colours), in-app notifications, unsubscribe (issue 6)."""
+
+
+class OnboardingSettings(BaseModel):
+    """Welcome mail, sample data and the day 1/3/7 sequence (issue 6)."""
+
+
+class AlertSettings(BaseModel):
+    """error.detected: per-fingerprint rate limit, superadmin email and Slack (issue 6)."""
+
+
 class SentrySettings(BaseModel):
     dsn: str | None = Field(default=None, description="Sentry DSN; unset disables reporting.")
     traces_sample_rate: float = Field(default=0.0, ge=0, le=1, description="Tracing sample rate.")
@@ -232,6 +252,11 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     ratelimit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     flags: FlagSettings = Field(default_factory=FlagSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    onboarding: OnboardingSettings = Field(default_factory=OnboardingSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     sentry: SentrySettings = Field(default_factory=SentrySettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
