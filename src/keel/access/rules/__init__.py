@@ -20,6 +20,7 @@ who work in the organization, users are people given a seat for their own work o
 
     permission         guest   user    member  manager admin   superadmin
     analytics:read     -       -       -       org     org     global
+    audit:read         -       -       -       -       org     global
     billing:read       -       -       -       -       org     global
     billing:update     -       -       -       -       org     global
     documents:delete   -       -       -       team    org     global
@@ -38,6 +39,8 @@ who work in the organization, users are people given a seat for their own work o
     users:delete       -       -       -       -       org     global
     users:read         -       -       -       org     org     global
     users:update       -       -       -       -       org     global
+    webhooks:read      -       -       -       -       org     global
+    webhooks:write     -       -       -       -       org     global
 
 ABAC runs after RBAC and only narrows it: among the policies of the resource type and action,
 any deny whose conditions all hold denies (deny overrides); if allow policies exist, one of them

@@ -65,6 +65,7 @@ _OWN_GRANTS: Mapping[str, tuple[Grant, ...]] = {
     "admin": _grants("organization", "users:create", "users:read", "users:update", "users:delete")
     + _grants("organization", "billing:read", "billing:update", "analytics:read")
     + _grants("organization", "settings:read", "settings:update", "team:read", "team:write")
+    + _grants("organization", "audit:read", "webhooks:read", "webhooks:write")
     + _grants("organization", *(f"{c}:{a}" for c in _CONTENT for a in ("read", "write", "delete"))),
 }
 
