@@ -84,3 +84,19 @@ async def _demote(database: Database, org: Organization, actor: User, target: Us
     async with database.transaction() as session:
         access = await access_for(session, actor, org)
         await members.update(session, access, target.id, MemberUpdate(role="member"))
+
+
+async def test_admin_contacts__admins_members_and_disabled__active_admins_only(
+    db: AsyncSession,
+) -> None:
+    # Given an organization with its founding admin, a second admin who is disabled,
+    # and a plain member
+    founder = await make_user(db)
+    org = await make_org(db, founder)
+    disabled = await make_user(db, status="disabled")
+    await add_member(db, org, disabled, role="admin")
+    await add_member(db, org, await make_user(db), role="member")
+    # When a job asks whom to write to
+    contacts = await members.admin_contacts(db, org.id)
+    # Then only the active admin is named
+    assert [(c.user_id, c.email) for c in contacts] == [(founder.id, founder.email)]

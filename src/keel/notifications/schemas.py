@@ -3,6 +3,7 @@ for a message and the worker that sends it, so it holds only JSON."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,3 +16,6 @@ class SendEmailPayload(BaseModel):
     template: str
     context: dict[str, Any] = Field(default_factory=dict)
     reply_to: str | None = None
+    #: None: essential mail (always sent). Otherwise the preference the recipient may turn off.
+    category: str | None = None
+    user_id: uuid.UUID | None = None

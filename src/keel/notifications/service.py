@@ -32,13 +32,18 @@ async def send_email(
     template: str,
     context: dict[str, Any],
     reply_to: str | None = None,
+    category: str | None = None,
+    user_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
-    """Queue ``template`` for ``to``; returns the job id."""
+    """Queue ``template`` for ``to``; returns the job id. ``category`` marks non-essential
+    mail the recipient (``user_id``) may unsubscribe from; None is essential mail."""
     payload = SendEmailPayload(
         to=_deliverable(to),
         template=template,
         context=_json_only(context),
         reply_to=_deliverable(reply_to) if reply_to is not None else None,
+        category=category,
+        user_id=user_id,
     )
     rules.render(payload.template, payload.context)
     job_id = await jobs.enqueue(session, SEND_EMAIL_JOB, payload.model_dump(mode="json"))

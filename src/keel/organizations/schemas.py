@@ -5,6 +5,7 @@ by adding a field."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Annotated, Any, Literal
 
@@ -74,6 +75,15 @@ class MemberRead(BaseModel):
     custom_role_id: uuid.UUID | None
     team_id: uuid.UUID | None
     joined_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """Someone a job writes to on the organization's behalf (its admins)."""
+
+    user_id: uuid.UUID
+    email: str
+    name: str
 
 
 class MemberUpdate(Input):

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from keel.kit.repository import TenantRepository, Window
 from keel.kit.schemas import PageParams
 from keel.organizations.models import CustomRole, Membership
-from keel.users.models import User
+from keel.users.models import ACTIVE, User
 
 ADMIN = "admin"
 
@@ -94,6 +94,21 @@ class MembershipRepository(TenantRepository[Membership]):
     async def delete(self, membership: Membership) -> None:
         await self.session.delete(membership)
         await self.session.flush()
+
+
+async def active_admins(session: AsyncSession, org_id: uuid.UUID) -> list[User]:
+    """The organization's active admins, oldest membership first (for mail sent by jobs)."""
+    stmt = (
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            Membership.organization_id == org_id,
+            Membership.role == ADMIN,
+            User.status == ACTIVE,
+        )
+        .order_by(Membership.joined_at)
+    )
+    return list((await session.scalars(stmt)).all())
 
 
 class CustomRoleRefs(TenantRepository[CustomRole]):

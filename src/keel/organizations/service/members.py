@@ -22,6 +22,7 @@ from keel.audit import rules as audit_rules
 from keel.audit import service as audit_service
 from keel.audit.schemas import Target
 from keel.events import service as events_service
+from keel.kit import tenancy
 from keel.kit.errors import PermissionDenied
 from keel.kit.schemas import Page, PageParams
 from keel.organizations import rules
@@ -31,7 +32,7 @@ from keel.organizations.models import Membership
 from keel.organizations.repository import members as repository
 from keel.organizations.repository.members import CustomRoleRefs, MembershipRepository
 from keel.organizations.repository.teams import TeamRepository
-from keel.organizations.schemas import MemberRead, MemberUpdate
+from keel.organizations.schemas import Contact, MemberRead, MemberUpdate
 from keel.plans import service as plans_service
 from keel.users.models import User
 
@@ -129,6 +130,14 @@ async def join(
 
 async def is_member(session: AsyncSession, org_id: uuid.UUID, user_id: uuid.UUID) -> bool:
     return await repository.is_member(session, org_id, user_id)
+
+
+async def admin_contacts(session: AsyncSession, organization_id: uuid.UUID) -> list[Contact]:
+    """For jobs writing to an organization's admins (webhook disabled, limits, alerts): a
+    system read, so it enters the organization's tenant scope itself."""
+    await tenancy.enter_tenant(session, organization_id)
+    admins = await repository.active_admins(session, organization_id)
+    return [Contact(user_id=user.id, email=user.email, name=user.name) for user in admins]
 
 
 async def clear_team(session: AsyncSession, org: OrgAccess, team_id: uuid.UUID) -> None:
