@@ -46,7 +46,7 @@ async def send_email(
         user_id=user_id,
     )
     rules.render(payload.template, payload.context)
-    job_id = await jobs.enqueue(session, SEND_EMAIL_JOB, payload.model_dump(mode="json"))
+    job_id = await jobs.enqueue(session, SEND_EMAIL_JOB, payload.model_dump(mode="json", exclude_none=True))
     assert job_id is not None  # only a dedupe key can make enqueue skip, and none is given
     return job_id
 
