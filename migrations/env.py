@@ -59,6 +59,22 @@ def _grant_runtime_role(connection: Connection) -> None:
         f"REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM {role}",
     ):
         connection.execute(text(statement))
+    _append_only_audit(connection, role)
+
+
+def _append_only_audit(connection: Connection, role: str) -> None:
+    """The audit trail is append-only for the runtime role (ADR 0015): entries leave only
+    through keel_audit_purge, and a chain's anchor moves only with them. (Skipped below the
+    revision that made it so.)"""
+    if connection.execute(text("SELECT to_regclass('audit_chains')")).scalar() is None:
+        return
+    for statement in (
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_logs FROM {role}",
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_chains FROM {role}",
+        f"GRANT UPDATE (seq, hash) ON audit_chains TO {role}",
+        f"GRANT EXECUTE ON FUNCTION keel_audit_purge(uuid, integer) TO {role}",
+    ):
+        connection.execute(text(statement))
 
 
 async def _run_online() -> None:

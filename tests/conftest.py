@@ -46,6 +46,9 @@ TEST_SIGNING_KEY = generate_signing_key()
 
 #: Tables whose rows the migrations seed (the plan catalog): kept by ``committed_database``.
 SEEDED_TABLES = frozenset({"plans"})
+#: Tables the runtime role may not empty on PostgreSQL (the append-only audit trail, ADR
+#: 0015): ``committed_database`` empties them as the owner.
+APPEND_ONLY_TABLES = frozenset({"audit_logs", "audit_chains"})
 
 requires_postgres = pytest.mark.skipif(
     TEST_DATABASE_URL is None, reason="PostgreSQL-only: set KEEL_TEST_DATABASE_URL to run"
@@ -262,17 +265,27 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def committed_database(engine: AsyncEngine) -> AsyncIterator[Database]:
+async def committed_database(engine: AsyncEngine, migrated: Settings) -> AsyncIterator[Database]:
     """Real commits, for concurrency tests; every table is emptied afterwards, except the
     reference data the migrations seed (:data:`SEEDED_TABLES`): tests must not commit
     changes to it."""
     database = Database(engine)
     yield database
+    as_owner = engine.dialect.name == "postgresql"
     async with database.transaction() as session:
         await tenancy.enter_platform(session, reason="test cleanup empties every tenant")
         for table in reversed(metadata.sorted_tables):
-            if table.name not in SEEDED_TABLES:
+            if table.name not in SEEDED_TABLES and not (
+                as_owner and table.name in APPEND_ONLY_TABLES
+            ):
                 await session.execute(delete(table))
+    if as_owner:
+        assert migrated.database.migration_url is not None
+        owner = create_async_engine(migrated.database.migration_url)
+        async with owner.begin() as conn:
+            for name in APPEND_ONLY_TABLES:
+                await conn.execute(delete(metadata.tables[name]))
+        await owner.dispose()
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ Environment = Literal["development", "test", "production"]
 #: The development-only secret. Refused outside ``development``.
 DEFAULT_SECRET_KEY = "keel-development-secret-key-change-me"  # noqa: S105 - a known placeholder
 MIN_SECRET_KEY_LENGTH = 32
+#: A colour setting: ``#rrggbb``, as email clients understand everywhere.
+HEX_COLOR = r"^#[0-9a-fA-F]{6}$"
 
 
 class DatabaseSettings(BaseModel):
@@ -200,21 +202,157 @@ class FlagSettings(BaseModel):
 class AuditSettings(BaseModel):
     """The audit log: hash chain, export and retention (issue 6)."""
 
+    platform_retention_days: int = Field(
+        default=365,
+        ge=365,
+        description="Days platform-level audit entries (no organization) are kept before the "
+        "daily purge; organizations keep theirs per plan (audit_retention_days). Never below "
+        "a year: the database refuses younger purges.",
+    )
+    export_batch_rows: int = Field(
+        default=1000,
+        ge=100,
+        le=10_000,
+        description="Rows an audit export reads per query while streaming (memory stays "
+        "constant whatever the export's size).",
+    )
+
 
 class WebhookSettings(BaseModel):
     """Outbound webhooks and Slack integrations: delivery, retries, SSRF guard (issue 6)."""
+
+    allow_loopback: bool = Field(
+        default=False,
+        description="Let webhook and Slack URLs point at loopback addresses (127.0.0.0/8, ::1); "
+        "for development and tests only. Private, link-local and metadata addresses stay "
+        "refused.",
+    )
+    timeout_seconds: float = Field(
+        default=15.0, gt=0, le=60, description="Longest one delivery attempt may take."
+    )
+    signing_grace_hours: int = Field(
+        default=24,
+        ge=0,
+        description="After a secret rotation, hours the previous secret keeps signing too.",
+    )
+    disable_after_days: int = Field(
+        default=5,
+        ge=1,
+        description="An endpoint failing every attempt for this many days is disabled and its "
+        "organization's admins are emailed.",
+    )
+    response_excerpt_bytes: int = Field(
+        default=1024, ge=0, le=65_536, description="Bytes of each response kept in the log."
+    )
+    max_retry_after_seconds: int = Field(
+        default=36_000,
+        ge=0,
+        description="A receiver's Retry-After is honoured when longer than the schedule's "
+        "delay, up to this many seconds.",
+    )
+    batch_size: int = Field(
+        default=200,
+        ge=1,
+        le=5000,
+        description="Deliveries one job sends to one endpoint before handing over to the next.",
+    )
+    endpoint_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="Requests in flight to one endpoint at once, on reused keep-alive "
+        "connections (more costs CPU per request in the connection pool: bench/webhooks.py).",
+    )
 
 
 class NotificationSettings(BaseModel):
     """Email look (product name, colours), in-app notifications, unsubscribe (issue 6)."""
 
+    product_name: str = Field(
+        default="Keel",
+        min_length=1,
+        max_length=60,
+        description="The product's name in every email (subjects, header, footer).",
+    )
+    logo_text: str | None = Field(
+        default=None,
+        max_length=60,
+        description="The wordmark at the top of every email; unset: the product name.",
+    )
+    primary_color: str = Field(
+        default="#2563eb",
+        pattern=HEX_COLOR,
+        description="Email buttons and links, as #rrggbb.",
+    )
+    text_color: str = Field(
+        default="#1f2933", pattern=HEX_COLOR, description="Email body text, as #rrggbb."
+    )
+    background_color: str = Field(
+        default="#f4f5f7",
+        pattern=HEX_COLOR,
+        description="Email page background around the white card, as #rrggbb.",
+    )
+    support_email: str | None = Field(
+        default=None, description="Shown in every email's footer as the address to write to."
+    )
+    retention_days: int = Field(
+        default=90, ge=1, description="Days in-app notifications are kept (read or not)."
+    )
+    stream_heartbeat_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=300,
+        description="The live notification stream sends a comment this often when idle, so "
+        "proxies keep the connection open.",
+    )
+    unsubscribe_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs unsubscribe links (they never expire); change it to void every link "
+        "sent so far. Unset: derived from KEEL_SECRET_KEY.",
+    )
+
 
 class OnboardingSettings(BaseModel):
     """Welcome mail, sample data and the day 1/3/7 sequence (issue 6)."""
 
+    personal_organization: bool = Field(
+        default=True,
+        description='On sign-up, create "<Name>\'s organization" with the new user as admin.',
+    )
+    sample_data: bool = Field(
+        default=True,
+        description="Put a demo project with a few documents in every new organization.",
+    )
+    welcome_email: bool = Field(default=True, description="Send the welcome email on sign-up.")
+    sequence_days: list[int] = Field(
+        default_factory=lambda: [1, 3, 7],
+        description="Days after sign-up the onboarding emails go out (each has a template "
+        "onboarding_day<N>); empty: no sequence.",
+    )
+
 
 class AlertSettings(BaseModel):
     """error.detected: per-fingerprint rate limit, superadmin email and Slack (issue 6)."""
+
+    window_seconds: int = Field(
+        default=300,
+        ge=1,
+        description="At most one error.detected per error fingerprint in this window; the "
+        "occurrences in between are counted into the next one.",
+    )
+    email_superadmins: bool = Field(
+        default=True, description="Email every active superadmin on error.detected."
+    )
+    slack_webhook_url: SecretStr | None = Field(
+        default=None,
+        description="Slack incoming-webhook URL that error.detected is posted to; unset: no Slack.",
+    )
+    report_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Longest an unhandled error spends publishing error.detected after its 500 "
+        "was answered (a database outage must not hold requests).",
+    )
 
 
 class SentrySettings(BaseModel):

@@ -80,7 +80,9 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
             ],
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.http.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware)
+    # An unhandled error is published as error.detected after its 500 is sent.
+    hook = observability_service.request_error_hook(lambda: getattr(app.state, "resources", None))
+    app.add_middleware(RequestContextMiddleware, on_error=hook)
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.http.trusted_proxies)
 

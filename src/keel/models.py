@@ -8,10 +8,12 @@ from keel.events import models as events_models
 from keel.flags import models as flags_models
 from keel.kit.db import Base
 from keel.kit.jobs import models as jobs_models
+from keel.notifications import models as notifications_models
 from keel.organizations import models as organizations_models
 from keel.plans import models as plans_models
 from keel.projects import models as projects_models
 from keel.users import models as users_models
+from keel.webhooks import models as webhooks_models
 
 __all__ = [
     "Base",
@@ -20,10 +22,12 @@ __all__ = [
     "events_models",
     "flags_models",
     "jobs_models",
+    "notifications_models",
     "organizations_models",
     "plans_models",
     "projects_models",
     "users_models",
+    "webhooks_models",
 ]
 
 metadata = Base.metadata

@@ -38,6 +38,7 @@ from keel.organizations.models import AccessPolicy, CustomRole, Invitation, Orga
 from keel.projects.models import Document, Project
 from tests.architecture.test_routes import api_routes
 from tests.helpers.tenancy import Caller, add_member, make_caller, make_org, make_user
+from tests.webhooks.builders import seed_delivery
 
 _PARAM = re.compile(r"\{(\w+)\}")
 
@@ -76,6 +77,13 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("PATCH", f"{_ORG}/projects/{{project_id}}/documents/{{document_id}}"): {"title": "Changed"},
     ("PUT", "/api/v1/admin/orgs/{org_id}/plan"): {"plan": "enterprise"},
     ("PUT", "/api/v1/admin/orgs/{org_id}/plan-override"): {"features": {"max_projects": -1}},
+    ("POST", f"{_ORG}/webhooks"): {"url": "https://example.com/hook"},
+    ("PATCH", f"{_ORG}/webhooks/{{webhook_id}}"): {"description": "Taken over"},
+    ("POST", f"{_ORG}/webhooks/{{webhook_id}}/rotate-secret"): None,
+    ("POST", f"{_ORG}/webhooks/{{webhook_id}}/test"): None,
+    ("POST", f"{_ORG}/webhooks/{{webhook_id}}/deliveries/{{delivery_id}}/redeliver"): None,
+    ("PUT", f"{_ORG}/integrations/slack"): {"url": "https://hooks.slack.com/services/T/B/X"},
+    ("POST", f"{_ORG}/integrations/slack/test"): None,
 }
 
 
@@ -131,7 +139,10 @@ async def _seed(db: AsyncSession, settings: Settings, name: str) -> Tenant:
     db.add_all(rows)
     await db.flush()
     document, policy, invitation, key = rows
+    webhook_id, delivery_id = await seed_delivery(db, org.id)
     ids = {
+        "webhooks": webhook_id,
+        "deliveries": delivery_id,
         "orgs": org.id,
         "members": member.id,
         "teams": team.id,

@@ -31,6 +31,8 @@ PUBLIC: dict[str, str] = {
     "POST /api/v1/auth/password/reset": "emailed link: the reset token is the credential",
     "POST /api/v1/auth/unlock": "emailed link unlocking a locked account: token in body",
     "GET /api/v1/plans": "the pricing page's catalog: prices and features are public",
+    "GET /api/v1/notifications/unsubscribe": "emailed unsubscribe link: its signed token",
+    "POST /api/v1/notifications/unsubscribe": "RFC 8058 one-click from a mail client: token",
 }
 
 #: Requirements that prove nothing about the organization in the path.

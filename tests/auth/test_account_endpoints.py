@@ -35,21 +35,27 @@ async def test_seed_flow__register_verify_login_me(
         )
         assert registered.status_code == 201, registered.text
         await deliver_mail(resources, settings, inbox)
-    [message] = inbox.messages
+    message = inbox.titled("Confirm your email address")
     # When the link is followed, then the user logs in and reads /me
     verified = await client.post("/api/v1/auth/verify-email", json={"token": link_token(message)})
     assert verified.status_code == 200, verified.text
     tokens = await logged_in(client, email="ada@example.com")
     me = await client.get(ME, headers=bearer(tokens["access_token"]))
-    # Then /me is the contract's shape
+    # Then /me is the contract's shape, listing the personal organization made at sign-up
     assert me.status_code == 200, me.text
+    [personal] = me.json()["organizations"]
+    assert personal == {
+        "id": personal["id"],
+        "name": "Ada Lovelace's organization",
+        "role": "admin",
+    }
     assert me.json() == {
         "id": registered.json()["id"],
         "email": "ada@example.com",
         "name": "Ada Lovelace",
         "email_verified": True,
         "mfa_enabled": False,
-        "organizations": [],
+        "organizations": [personal],
     }
 
 

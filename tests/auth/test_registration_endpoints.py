@@ -57,10 +57,13 @@ async def test_sign_up__verification_link_from_real_smtp__verifies_once(
         }
         # When the queued jobs run against a real SMTP server
         await deliver_mail(resources, settings, inbox)
-    # Then the verification email carries a link to the public URL
-    [message] = inbox.messages
+    # Then the verification email (beside the welcome mail) carries a link to the public URL
+    assert sorted(m["Subject"] for m in inbox.messages) == [
+        "Confirm your email address",
+        f"Welcome to {settings.notifications.product_name}, Grace Hopper",
+    ]
+    message = inbox.titled("Confirm your email address")
     assert message["To"] == "grace@example.com"
-    assert message["Subject"] == "Confirm your email address"
     text = message.get_body(("plain",))
     assert text is not None
     assert f"{settings.http.public_url}/verify-email?token=" in text.get_content()

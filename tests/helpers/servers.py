@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,11 +70,18 @@ def wait_healthy(server: Server, *, timeout: float = 60.0) -> None:
 
 @contextmanager
 def running(
-    settings: Settings, data_dir: Path, redis_prefix: str, count: int = 2
+    settings: Settings,
+    data_dir: Path,
+    redis_prefix: str,
+    count: int = 2,
+    *,
+    overrides: Sequence[Mapping[str, str | None]] = (),
 ) -> Iterator[tuple[Server, ...]]:
-    """``count`` servers, healthy; stopped afterwards, and none may have logged a traceback."""
+    """``count`` servers, healthy; stopped afterwards, and none may have logged a traceback.
+    ``overrides[i]`` changes server i's environment (``{"KEEL_JOBS__EMBEDDED": "true"}``)."""
     env = server_env(settings, data_dir, redis_prefix)
-    started = tuple(start(env) for _ in range(count))
+    extra = [*overrides, *([{}] * count)][:count]
+    started = tuple(start({**env, **changes}) for changes in extra)
     try:
         for server in started:
             wait_healthy(server)

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from keel.audit.models import AuditLog
 from keel.config import Settings
+from keel.events.models import EventRecord
 from keel.kit import clock
 from keel.kit.deps import Resources
 from keel.kit.repository import InvalidCursor, Repository
@@ -27,34 +27,33 @@ from keel.organizations.models import Organization
 from tests.helpers.app import client_for
 
 
-class AuditRepository(Repository[AuditLog]):
-    model = AuditLog
+class EventRepository(Repository[EventRecord]):
+    model = EventRecord
 
 
-async def seed(db: AsyncSession, count: int) -> list[AuditLog]:
+async def seed(db: AsyncSession, count: int) -> list[EventRecord]:
     start = clock.now()
     entries = [
-        AuditLog(
-            actor_kind="system",
-            actor_id="t",
-            action=f"a.{i}",
+        EventRecord(
+            name=f"a.{i}",
+            payload={},
             occurred_at=start + timedelta(seconds=i % 3),
         )
         for i in range(count)
     ]
     for entry in entries:
-        await AuditRepository(db).add(entry)
+        await EventRepository(db).add(entry)
     return entries
 
 
 async def walk(
-    repo: AuditRepository,
+    repo: EventRepository,
     limit: int,
     *,
     order_by: InstrumentedAttribute[Any] | None = None,
     descending: bool = True,
-) -> list[list[AuditLog]]:
-    pages: list[list[AuditLog]] = []
+) -> list[list[EventRecord]]:
+    pages: list[list[EventRecord]] = []
     cursor: str | None = None
     while True:
         page = await repo.paginate(
@@ -71,14 +70,14 @@ async def walk(
 
 async def test_paginate__by_id__every_row_once_newest_first(db: AsyncSession) -> None:
     entries = await seed(db, 23)
-    pages = await walk(AuditRepository(db), 10)
+    pages = await walk(EventRepository(db), 10)
     assert [len(p) for p in pages] == [10, 10, 3]
     assert [e.id for p in pages for e in p] == [e.id for e in reversed(entries)]
 
 
 async def test_paginate__by_time_with_ties__stable_and_complete(db: AsyncSession) -> None:
     entries = await seed(db, 17)
-    pages = await walk(AuditRepository(db), 4, order_by=AuditLog.occurred_at, descending=False)
+    pages = await walk(EventRepository(db), 4, order_by=EventRecord.occurred_at, descending=False)
     seen = [e for p in pages for e in p]
     assert sorted(e.id for e in seen) == sorted(e.id for e in entries)
     assert [(e.occurred_at, e.id) for e in seen] == sorted((e.occurred_at, e.id) for e in entries)
@@ -86,12 +85,12 @@ async def test_paginate__by_time_with_ties__stable_and_complete(db: AsyncSession
 
 async def test_paginate__exact_multiple__no_empty_last_page(db: AsyncSession) -> None:
     await seed(db, 6)
-    assert [len(p) for p in await walk(AuditRepository(db), 3)] == [3, 3]
+    assert [len(p) for p in await walk(EventRepository(db), 3)] == [3, 3]
 
 
 @pytest.mark.parametrize("cursor", ["garbage!!", "WzFd", "eyJhIjogMX0", "WyJub3QtYS11dWlkIl0"])
 async def test_paginate__tampered_cursor__invalid_cursor(db: AsyncSession, cursor: str) -> None:
-    repo = AuditRepository(db)
+    repo = EventRepository(db)
     with pytest.raises(InvalidCursor):
         await repo.paginate(repo.base_statement(), PageParams(limit=5, cursor=cursor))
 
@@ -106,11 +105,11 @@ async def test_paginate__forged_text_cursor_the_database_cannot_take__invalid_cu
 ) -> None:
     # Given a list ordered by a text column, When a forged cursor carries what no row could
     # hold (PostgreSQL refuses U+0000 with an error), Then a clean InvalidCursor, never a 500
-    repo = AuditRepository(db)
+    repo = EventRepository(db)
     cursor = forged(text, str(uuid.uuid4()))
     with pytest.raises(InvalidCursor):
         await repo.paginate(
-            repo.base_statement(), PageParams(limit=5, cursor=cursor), order_by=AuditLog.actor_id
+            repo.base_statement(), PageParams(limit=5, cursor=cursor), order_by=EventRecord.name
         )
 
 

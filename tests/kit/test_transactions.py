@@ -87,7 +87,12 @@ async def test_request__commit_fails__error_answer_not_2xx(
     response = await tx_client.post("/api/v1/tx/fails-at-commit")
     assert response.status_code == 500
     assert response.json()["code"] == "internal_error"
-    assert await all_jobs(database) == []
+    # Nothing the request wrote remains; the one job is the error report (error.detected),
+    # written afterwards in a transaction of its own.
+    assert [job.name for job in await all_jobs(database)] == [events_service.DISPATCH_JOB]
+    async with database.transaction() as session:
+        assert await events_repository.count(session) == 1
+        assert await events_repository.count(session, name="error.detected") == 1
 
 
 @probe.get("/count")

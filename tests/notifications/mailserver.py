@@ -37,6 +37,11 @@ class Inbox:
     messages: list[EmailMessage] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
 
+    def titled(self, subject: str) -> EmailMessage:
+        """The one message with ``subject`` (sign-up also sends a welcome mail, say)."""
+        [message] = [m for m in self.messages if m["Subject"] == subject]
+        return message
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = email.message_from_bytes(envelope.content, policy=default_policy)
         self.messages.append(parsed)

@@ -49,6 +49,70 @@ SAMPLE_CONTEXTS: dict[str, dict[str, Any]] = {
         "link": "http://127.0.0.1:8000/invitations/accept?token=t",
         "days": 7,
     },
+    "plan_limit_warning": {
+        "name": "Ada",
+        "organization": "Acme",
+        "limit_label": "projects",
+        "limit": 10,
+        "used": "8",
+        "percent": "80",
+        "plan": "Free",
+        "upgrade_url": "http://127.0.0.1:8000/app/orgs/x/plan",
+    },
+    "plan_limit_reached": {
+        "name": "Ada",
+        "organization": "Acme",
+        "limit_label": "projects",
+        "limit": 10,
+        "used": "10",
+        "percent": "100",
+        "plan": "Free",
+        "upgrade_url": "http://127.0.0.1:8000/app/orgs/x/plan",
+    },
+    # Samples of the templates other domains send (onboarding, alerts, webhooks).
+    "welcome": {"name": "Ada", "app_url": "http://127.0.0.1:8000/app", "api_docs_url": "/api/docs"},
+    "onboarding_day1": {
+        "name": "Ada",
+        "app_url": "http://127.0.0.1:8000/app",
+        "onboarding_url": "http://127.0.0.1:8000/app/onboarding",
+    },
+    "onboarding_day3": {"name": "Ada", "app_url": "http://127.0.0.1:8000/app"},
+    "onboarding_day7": {
+        "name": "Ada",
+        "api_docs_url": "/api/docs",
+        "onboarding_url": "http://127.0.0.1:8000/app/onboarding",
+    },
+    "error_alert": {
+        "name": "Ada",
+        "environment": "production",
+        "exception_type": "ValueError",
+        "fingerprint": "abc123",
+        "first_seen": "2026-11-24 18:00 UTC",
+        "last_seen": "2026-11-24 18:05 UTC",
+        "message": "boom",
+        "public_url": "http://127.0.0.1:8000",
+        "request_id": None,
+        "source": "request",
+        "suppressed": 2,
+        "where": "GET /api/v1/orgs",
+    },
+    "webhook_endpoint_disabled": {
+        "name": "Ada",
+        "kind": "webhook",
+        "endpoint_id": "01900000-0000-7000-8000-000000000001",
+        "reason": "gone",
+        "host": "hooks.example.com",
+        "since": "2026-11-20",
+    },
+    "security_alert": {
+        "name": "Ada",
+        "member": None,
+        "organization": None,
+        "summary": "A refresh token of your account was used a second time.",
+        "ip": "203.0.113.7",
+        "when": "2026-11-24 18:00 UTC",
+        "reset_url": "http://127.0.0.1:8000/password/forgot",
+    },
 }
 
 
@@ -184,3 +248,103 @@ def test_build_message__rendered_email__is_multipart_alternative(reply_to: str |
     assert message.get_content_type() == "multipart/alternative"
     parts = [(p.get_content_type(), p.get_content()) for p in message.iter_parts()]
     assert parts == [("text/plain", "plain text\n"), ("text/html", "<p>html</p>\n")]
+
+
+# ---- brand, unsubscribe, live stream ----------------------------------------------------------
+
+ACME = rules.Brand(
+    product_name="Acme Cloud",
+    logo_text="ACME",
+    primary_color="#ff5500",
+    text_color="#112233",
+    background_color="#fafafa",
+    support_email="help@acme.example",
+)
+
+
+def test_render__brand_given__name_colours_and_support_in_both_parts() -> None:
+    # When a message is rendered with another brand
+    rendered = rules.render("system_test", {}, brand=ACME)
+    # Then the product name is in the subject and both parts, the colours and wordmark in HTML
+    assert rendered.subject == "Acme Cloud can send mail"
+    assert "Sent by Acme Cloud." in rendered.text
+    assert "help@acme.example" in rendered.text
+    for fragment in ("background:#fafafa", "color:#112233", 'color:#ff5500;">ACME</p>'):
+        assert fragment in rendered.html
+    assert "Keel" not in rendered.html + rendered.text
+
+
+@pytest.mark.parametrize(("url", "shown"), [(None, False), ("https://k.test/u?token=t", True)])
+def test_render__unsubscribe_url__link_in_footer_only_when_given(
+    url: str | None, shown: bool
+) -> None:
+    rendered = rules.render("system_test", {}, unsubscribe_url=url)
+    assert ("Unsubscribe" in rendered.html) is shown
+    assert ("Unsubscribe from these emails: https://k.test/u?token=t" in rendered.text) is shown
+
+
+def test_render__button_colour__follows_brand() -> None:
+    context = SAMPLE_CONTEXTS["plan_limit_reached"]
+    rendered = rules.render("plan_limit_reached", context, brand=ACME)
+    assert "background:#ff5500;color:#ffffff" in rendered.html
+    assert "#2563eb" not in rendered.html
+
+
+KEY = rules.unsubscribe_key("a-secret-long-enough-for-the-tests-0123456789")
+USER = uuid.UUID("01900000-0000-7000-8000-0000000000aa")
+
+
+def test_unsubscribe_token__round_trip__gives_user_and_category() -> None:
+    token = rules.unsubscribe_token(USER, "usage", key=KEY)
+    assert rules.read_unsubscribe_token(token, key=KEY) == (USER, "usage")
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "not-a-token",
+        rules.unsubscribe_token(USER, "usage", key=KEY)[:-2] + "xx",
+        rules.unsubscribe_token(USER, "usage", key=rules.unsubscribe_key("another secret")),
+        rules.unsubscribe_token(USER, "security", key=KEY),
+    ],
+    ids=["empty", "garbage", "altered", "old-secret", "essential-category"],
+)
+def test_read_unsubscribe_token__not_ours__raises(token: str) -> None:
+    with pytest.raises(rules.UnsubscribeTokenInvalid):
+        rules.read_unsubscribe_token(token, key=KEY)
+
+
+def test_build_message__unsubscribe_url__rfc8058_headers() -> None:
+    rendered = rules.RenderedEmail(subject="S", text="t\n", html="<p>h</p>")
+    message = rules.build_message(
+        rendered,
+        sender="Keel <no-reply@example.com>",
+        to="a@example.com",
+        reply_to=None,
+        message_id="<id@example.com>",
+        sent_at=datetime(2025, 1, 2, tzinfo=UTC),
+        unsubscribe_url="https://k.test/api/v1/notifications/unsubscribe?token=t",
+    )
+    assert (
+        message["List-Unsubscribe"] == "<https://k.test/api/v1/notifications/unsubscribe?token=t>"
+    )
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+@pytest.mark.parametrize(
+    ("event", "data", "event_id", "expected"),
+    [
+        (
+            "unread_count",
+            '{"unread_count": 2}',
+            None,
+            'event: unread_count\ndata: {"unread_count": 2}\n\n',
+        ),
+        ("notification", "{}", "n1", "id: n1\nevent: notification\ndata: {}\n\n"),
+    ],
+)
+def test_sse__message__server_sent_events_framing(
+    event: str, data: str, event_id: str | None, expected: str
+) -> None:
+    assert rules.sse(event, data, event_id=event_id) == expected

@@ -43,6 +43,10 @@ TENANT_TABLES = (
     "projects",
     "teams",
     "usage_counters",
+    "webhook_attempts",
+    "webhook_deliveries",
+    "webhook_endpoints",
+    "webhook_messages",
 )
 RUNTIME = RoleFacts("keel_app", superuser=False, bypassrls=False)
 

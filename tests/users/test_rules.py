@@ -1,4 +1,4 @@
-"""Password policy and email normalization: pure, table-driven."""
+"""Password policy, email normalization and the onboarding checklist: pure, table-driven."""
 
 from __future__ import annotations
 
@@ -106,3 +106,63 @@ def test_normalize_email__variants__one_spelling(given: str, normalized: str) ->
 def test_normalize_email__not_an_address__invalid_email() -> None:
     with pytest.raises(rules.InvalidEmail):
         rules.normalize_email("not-an-address")
+
+
+# ---- onboarding -----------------------------------------------------------------------------
+
+ALL_OPEN: dict[str, str] = {}
+TOUR_DONE = {"feature_tour": "done"}
+
+
+@pytest.mark.parametrize(
+    ("before", "step", "state", "after", "complete"),
+    [
+        (ALL_OPEN, "feature_tour", "done", TOUR_DONE, False),
+        (TOUR_DONE, "feature_tour", "skipped", {"feature_tour": "skipped"}, False),
+        (
+            TOUR_DONE,
+            None,
+            "skipped",
+            {"organization_details": "skipped", "feature_tour": "done", "integrations": "skipped"},
+            True,
+        ),
+        (
+            {"organization_details": "done", "feature_tour": "done"},
+            "integrations",
+            "done",
+            {"organization_details": "done", "feature_tour": "done", "integrations": "done"},
+            True,
+        ),
+    ],
+)
+def test_onboarding_steps_after__change__new_steps_and_completion(
+    before: dict[str, str],
+    step: str | None,
+    state: rules.StepState,
+    after: dict[str, str],
+    complete: bool,
+) -> None:
+    result = rules.onboarding_steps_after(before, step=step, state=state)
+    assert result == after
+    assert rules.onboarding_complete(result) is complete
+    assert before is not result  # the stored dict is replaced, never mutated in place
+
+
+@pytest.mark.parametrize(
+    ("active", "erasure_requested", "completed", "wanted"),
+    [
+        (True, False, False, True),
+        (False, False, False, False),
+        (True, True, False, False),
+        (True, False, True, False),
+    ],
+)
+def test_onboarding_mail_wanted__account_state__decides(
+    active: bool, erasure_requested: bool, completed: bool, wanted: bool
+) -> None:
+    assert (
+        rules.onboarding_mail_wanted(
+            active=active, erasure_requested=erasure_requested, completed=completed
+        )
+        is wanted
+    )

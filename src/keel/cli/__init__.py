@@ -14,14 +14,16 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Attach every command. Each module owns one group; see its docstring."""
-    from keel.cli import flags, jobs, migrate, serve, version, worker
+    from keel.cli import audit, flags, jobs, migrate, serve, superadmin, version, worker
 
     app.command("serve")(serve.serve)
     app.command("worker")(worker.worker)
     app.command("migrate")(migrate.migrate)
+    app.command("create-superadmin")(superadmin.create_superadmin)
     _register_doctor(app)
     app.add_typer(jobs.app, name="jobs")
     app.add_typer(flags.app, name="flags")
+    app.add_typer(audit.app, name="audit")
     app.command("version")(version.version)
 
 

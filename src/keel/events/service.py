@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.events import repository
 from keel.events.models import EventRecord
-from keel.events.schemas import Event, EventEnvelope
+from keel.events.schemas import EVENT_TYPES, Event, EventEnvelope, EventType
 from keel.kit import jobs
 from keel.kit.ids import new_id
 
@@ -43,3 +43,9 @@ async def get_envelope(session: AsyncSession, event_id: uuid.UUID) -> EventEnvel
         occurred_at=record.occurred_at,
         payload=record.payload,
     )
+
+
+def catalog() -> list[EventType]:
+    """Every event type this process knows, by name. Event classes register when their
+    domain's ``events`` module is imported; the app and the worker import every domain."""
+    return [EventType.of(EVENT_TYPES[name]) for name in sorted(EVENT_TYPES)]

@@ -1,5 +1,6 @@
 """The two jobs that deliver events: ``events.dispatch`` fans an event out into one
-``events.handle`` job per subscribed handler, so each handler retries on its own."""
+``events.handle`` job per subscribed handler, so each handler retries on its own. Handlers
+listed under ``"*"`` (:data:`WILDCARD`) are subscribed to every event."""
 
 from __future__ import annotations
 
@@ -26,10 +27,20 @@ def handler_name(handler: EventHandler) -> str:
     return f"{handler.__module__}:{handler.__qualname__}"
 
 
+#: The key under which handlers receive every event, whatever its name (webhooks' fan-out).
+WILDCARD = "*"
+
+
+def handlers_for(subscriptions: Subscriptions, name: str) -> list[EventHandler]:
+    """The event's own handlers, then the wildcard's; each once."""
+    found = [*subscriptions.get(name, ()), *subscriptions.get(WILDCARD, ())]
+    return list(dict.fromkeys(found))
+
+
 def make_dispatch(subscriptions: Subscriptions) -> JobHandler:
     async def dispatch(session: AsyncSession, payload: dict[str, Any], ctx: JobContext) -> None:
         envelope = await _load(session, payload)
-        for handler in subscriptions.get(envelope.name, ()):
+        for handler in handlers_for(subscriptions, envelope.name):
             name = handler_name(handler)
             await jobs.enqueue(
                 session,

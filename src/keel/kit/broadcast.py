@@ -15,7 +15,19 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
 
+import structlog
 from redis.asyncio import Redis
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+log = structlog.get_logger(__name__)
+
+#: The session ``info`` key naming the broadcast its commits announce through
+#: (:meth:`keel.kit.db.Database.use_broadcast`).
+SESSION_KEY = "keel.broadcast"
+_PENDING_KEY = "keel.broadcast.pending"
+_sending: set[asyncio.Task[None]] = set()
 
 
 class Broadcast(Protocol):
@@ -85,3 +97,45 @@ async def _listen(pubsub: Any) -> AsyncIterator[dict[str, Any]]:
     async for raw in pubsub.listen():
         if raw.get("type") == "message":
             yield json.loads(raw["data"])
+
+
+# ---- announcing committed changes -----------------------------------------------------------
+
+
+def publish_after_commit(
+    session: AsyncSession | Session, channel: str, message: dict[str, Any]
+) -> None:
+    """Send ``message`` once the session's transaction commits; a rollback drops it, so a
+    subscriber never hears of a change that did not happen. A rolled-back savepoint drops
+    every pending message of the transaction (a lost announcement, never a false one)."""
+    session.info.setdefault(_PENDING_KEY, []).append((channel, message))
+
+
+@event.listens_for(Session, "after_commit")
+def _publish_committed(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the transaction itself may still roll back
+    pending = session.info.pop(_PENDING_KEY, None)
+    broadcast = session.info.get(SESSION_KEY)
+    if not pending or broadcast is None:
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    task = loop.create_task(_send(broadcast, pending))
+    _sending.add(task)
+    task.add_done_callback(_sending.discard)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING_KEY, None)
+
+
+async def _send(broadcast: Broadcast, pending: list[tuple[str, dict[str, Any]]]) -> None:
+    for channel, message in pending:
+        try:
+            await broadcast.publish(channel, message)
+        except Exception:
+            log.warning("broadcast.publish_failed", channel=channel, exc_info=True)

@@ -29,6 +29,8 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from keel.config import Settings
 from keel.kit import clock
+from keel.kit.broadcast import SESSION_KEY as BROADCAST_KEY
+from keel.kit.broadcast import Broadcast
 from keel.kit.ids import new_id
 from keel.kit.near_cache import FLUSH_IS_VISIBLE_KEY, NearCache
 from keel.kit.near_cache import INFO_KEY as NEAR_CACHE_KEY
@@ -208,6 +210,12 @@ class Database:
                 info={**info, FLUSH_IS_VISIBLE_KEY: True},
             )
             self.read_sessionmaker = self.sessionmaker
+
+    def use_broadcast(self, broadcast: Broadcast) -> None:
+        """Sessions opened from now on announce their commits through ``broadcast``
+        (:func:`keel.kit.broadcast.publish_after_commit`)."""
+        for maker in (self.sessionmaker, self.read_sessionmaker):
+            maker.configure(info={**maker.kw.get("info", {}), BROADCAST_KEY: broadcast})
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -11,11 +11,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
+import httpx
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.config import Settings
-from keel.kit import ratelimit
+from keel.kit import outbound, ratelimit
 from keel.kit.broadcast import Broadcast
 from keel.kit.cache import Cache
 from keel.kit.db import Database
@@ -46,6 +47,27 @@ class Resources:
         self.cache = cache
         self.broadcast = broadcast
         self.limiter = ratelimit.limiter_for(cache, settings) if limiter is None else limiter
+        self._outbound: httpx.AsyncClient | None = None
+        database.use_broadcast(broadcast)
+
+    @property
+    def outbound(self) -> httpx.AsyncClient:
+        """The SSRF-guarded client for user-supplied URLs (:mod:`keel.kit.outbound`): one
+        keep-alive pool per process, made on first use, closed by :func:`close_resources`."""
+        if self._outbound is None:
+            webhooks = self.settings.webhooks
+            self._outbound = outbound.guarded_client(
+                outbound.OutboundOptions(
+                    allow_loopback=webhooks.allow_loopback,
+                    timeout_seconds=webhooks.timeout_seconds,
+                )
+            )
+        return self._outbound
+
+    async def close_outbound(self) -> None:
+        if self._outbound is not None:
+            await self._outbound.aclose()
+            self._outbound = None
 
 
 def get_resources(request: Request) -> Resources:
@@ -133,6 +155,7 @@ def open_resources(settings: Settings, *, database: Database | None = None) -> R
 
 
 async def close_resources(resources: Resources, *, dispose_database: bool = True) -> None:
+    await resources.close_outbound()
     await resources.broadcast.close()
     await resources.cache.close()
     if dispose_database:

@@ -88,6 +88,9 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(settings.log.level.upper())
     # Keel writes its own access line with the request id; uvicorn's would duplicate it.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every request's full URL at INFO: webhook and Slack URLs carry credentials,
+    # and the delivery log already records each attempt.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -25,6 +26,10 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED_ROUTE = "<unmatched>"
+
+#: Called with the request's scope and the exception after its 500 was sent (``main`` gives
+#: one that publishes ``error.detected``); it must not raise.
+ErrorHook = Callable[[Scope, Exception], Awaitable[None]]
 
 
 def request_id_from(scope: Scope) -> str:
@@ -60,10 +65,12 @@ def route_template(scope: Scope) -> str:
 class RequestContextMiddleware:
     """Binds the request id to every log line, adds the rate-limit headers of the request's
     decisions, times the request for Prometheus, writes the access log line, and turns an
-    unhandled exception into a problem 500 that leaks nothing."""
+    unhandled exception into a problem 500 that leaks nothing. ``on_error`` runs after the
+    500 was sent, so whatever it does (and however long) the client has its answer."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, on_error: ErrorHook | None = None) -> None:
         self.app = app
+        self.on_error = on_error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,16 +91,20 @@ class RequestContextMiddleware:
                 _add_rate_limit_headers(scope, headers)
             await send(message)
 
+        failure: Exception | None = None
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
+        except Exception as exc:
             log.exception("http.unhandled_error", method=scope["method"], path=scope["path"])
             if status["sent"]:
                 raise
             await self._send_internal_error(scope, receive, send_with_id)
+            failure = exc
         finally:
             self._observe(scope, status["code"], time.perf_counter() - started)
             structlog.contextvars.clear_contextvars()
+        if failure is not None and self.on_error is not None:
+            await self.on_error(scope, failure)
 
     @staticmethod
     async def _send_internal_error(scope: Scope, receive: Receive, send: Send) -> None:

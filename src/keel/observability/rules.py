@@ -1,10 +1,13 @@
 """Pure helpers for the operational surface: the problem-type pages, the scrubbing of error
-reports before they leave the process, and the wording of configuration errors."""
+reports before they leave the process, the wording of configuration errors, and what an
+``error.detected`` event says about an exception (its fingerprint and a safe message)."""
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import re
+import traceback
 from collections.abc import Mapping
 from html import escape
 from typing import Any
@@ -115,3 +118,47 @@ def _describe_one(error: Mapping[str, Any], prefix: str) -> str:
     if not loc:
         return message
     return f"{prefix}{'__'.join(loc).upper()}: {message}"
+
+
+# --- error.detected -------------------------------------------------------------------------
+
+#: Innermost frames that name a fault: enough to tell two bugs apart, few enough that a
+#: change in a caller far up the stack keeps the fingerprint.
+FINGERPRINT_FRAMES = 5
+MESSAGE_LIMIT = 300
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def exception_type(exc: BaseException) -> str:
+    cls = type(exc)
+    return (
+        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    )
+
+
+def fingerprint(exc: BaseException) -> str:
+    """Stable across processes, releases that only move lines, and messages that differ by
+    ids: the exception type and the ``module:function`` of the innermost frames."""
+    frames = [
+        f"{frame.f_globals.get('__name__', '?')}:{frame.f_code.co_name}"
+        for frame, _line in traceback.walk_tb(exc.__traceback__)
+    ][-FINGERPRINT_FRAMES:]
+    text = "\n".join([exception_type(exc), *frames])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def error_message(exc: BaseException) -> str:
+    """What an alert may show of the message: secrets and email addresses replaced, cut."""
+    text = _EMAIL.sub(REDACTED, scrub_text(str(exc)))
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
+
+
+def suppressed_since(
+    *, seen: int, day: int, reported_seen: int | None, reported_day: int | None
+) -> int:
+    """Occurrences between the previous event of a fingerprint (the ``reported_seen``-th of
+    its day) and this one (the ``seen``-th of ``day``). After midnight, or with no previous
+    event known, only the day's earlier occurrences can be counted."""
+    if reported_seen is None or reported_day != day:
+        return max(0, seen - 1)
+    return max(0, seen - reported_seen - 1)

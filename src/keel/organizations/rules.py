@@ -95,3 +95,12 @@ def policy_of(
         raise ValueError(f"effect must be allow or deny, not {effect!r}")
     compiled = tuple(condition_of(c) for c in conditions)
     return Policy(id_, name, resource_type, action, cast(Effect, effect), compiled)
+
+
+#: Room left for the suffix within an organization name's 200 characters.
+_PERSONAL_SUFFIX = "'s organization"
+
+
+def personal_organization_name(user_name: str) -> str:
+    """The organization made for a new user at sign-up: "Ada Lovelace's organization"."""
+    return user_name.strip()[: 200 - len(_PERSONAL_SUFFIX)] + _PERSONAL_SUFFIX

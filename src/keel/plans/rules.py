@@ -19,6 +19,7 @@ a number (a limit; ``-1`` is unlimited) or a string (a level of service, shown a
     custom_integrations          boolean
     sso                          boolean  single sign-on
     audit_logs                   boolean  the audit log is readable by the organization
+    audit_retention_days         number   days audit entries are kept before the daily purge
     custom_roles                 boolean  roles beyond the built-in five
 
 Rate limits are per endpoint group (``api``: every request of the organization; ``generate``
@@ -54,6 +55,7 @@ FEATURES: Mapping[str, FeatureKind] = {
     "custom_integrations": "boolean",
     "sso": "boolean",
     "audit_logs": "boolean",
+    "audit_retention_days": "number",
     "custom_roles": "boolean",
 }
 #: How a feature is named to people (refusals, the pricing page).
@@ -73,6 +75,7 @@ LABELS: Mapping[str, str] = {
     "custom_integrations": "Custom integrations",
     "sso": "Single sign-on",
     "audit_logs": "The audit log",
+    "audit_retention_days": "days of audit log history",
     "custom_roles": "Custom roles",
 }
 LIMITS = frozenset(name for name, kind in FEATURES.items() if kind == "number")
@@ -139,6 +142,23 @@ def percent(used: float, limit: int) -> float | None:
     if limit == UNLIMITED:
         return None
     return 100.0 if limit <= 0 else round(min(used / limit, 9.99) * 100, 1)
+
+
+#: Shares of a limit (percent) whose crossing is announced, highest first.
+NOTICE_THRESHOLDS = (100, 80)
+
+
+def crossed_threshold(limit: int, *, before: float, after: float) -> int | None:
+    """The highest of :data:`NOTICE_THRESHOLDS` that usage passed on its way from ``before``
+    to ``after`` (both in the limit's units), or None: staying above a threshold is not
+    crossing it, so a limit sitting at 100 % announces nothing more."""
+    if limit == UNLIMITED or limit <= 0 or after <= before:
+        return None
+    for threshold in NOTICE_THRESHOLDS:
+        mark = limit * threshold / 100
+        if before < mark <= after:
+            return threshold
+    return None
 
 
 def satisfies(value: FeatureValue | None, *, needed: int | None = None) -> bool:

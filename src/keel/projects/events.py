@@ -21,27 +21,47 @@ from keel.events.schemas import Event
 
 
 class ProjectCreated(Event):
+    """A project was created; ``created_by`` is None when Keel made it without a
+    user behind it."""
+
     name = "project.created"
+    example = {
+        "project_id": "0193a1c0-2222-7ccc-8ddd-0c1d2e3f4a5b",
+        "created_by": "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b",
+    }
 
     project_id: uuid.UUID
     created_by: uuid.UUID | None
 
 
 class ProjectUpdated(Event):
+    """A project's name, description or team changed; ``fields`` names what."""
+
     name = "project.updated"
+    example = {"project_id": "0193a1c0-2222-7ccc-8ddd-0c1d2e3f4a5b", "fields": ["description"]}
 
     project_id: uuid.UUID
     fields: list[str]
 
 
 class ProjectDeleted(Event):
+    """A project was deleted, its documents with it (no ``document.deleted`` for them)."""
+
     name = "project.deleted"
+    example = {"project_id": "0193a1c0-2222-7ccc-8ddd-0c1d2e3f4a5b"}
 
     project_id: uuid.UUID
 
 
 class DocumentCreated(Event):
+    """A document was created in a project."""
+
     name = "document.created"
+    example = {
+        "project_id": "0193a1c0-2222-7ccc-8ddd-0c1d2e3f4a5b",
+        "document_id": "0193a1c1-3333-7eee-8fff-0c1d2e3f4a5b",
+        "created_by": "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b",
+    }
 
     project_id: uuid.UUID
     document_id: uuid.UUID
@@ -49,7 +69,15 @@ class DocumentCreated(Event):
 
 
 class DocumentUpdated(Event):
+    """A document's title, body, classification, tags or sharing changed; ``fields``
+    names what (never the content)."""
+
     name = "document.updated"
+    example = {
+        "project_id": "0193a1c0-2222-7ccc-8ddd-0c1d2e3f4a5b",
+        "document_id": "0193a1c1-3333-7eee-8fff-0c1d2e3f4a5b",
+        "fields": ["body", "tags"],
+    }
 
     project_id: uuid.UUID
     document_id: uuid.UUID
@@ -57,7 +85,13 @@ class DocumentUpdated(Event):
 
 
 class DocumentDeleted(Event):
+    """A document was deleted."""
+
     name = "document.deleted"
+    example = {
+        "project_id": "0193a1c0-2222-7ccc-8ddd-0c1d2e3f4a5b",
+        "document_id": "0193a1c1-3333-7eee-8fff-0c1d2e3f4a5b",
+    }
 
     project_id: uuid.UUID
     document_id: uuid.UUID

@@ -20,6 +20,7 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from keel.access.rules import SCOPES, Resource, Scope, Subject
 
@@ -145,3 +146,41 @@ def body_digest(body: str) -> str:
 
 def _uuid(value: str | uuid.UUID) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+# ---- sample data ----------------------------------------------------------------------------
+# What a new organization starts with (KEEL_ONBOARDING__SAMPLE_DATA): a demo project whose
+# documents explain the product by being examples of it.
+
+SAMPLE_PROJECT = {
+    "name": "Demo project",
+    "description": "A sample project to explore: open its documents, change them, then delete "
+    "the project when you are ready to start your own.",
+}
+
+SAMPLE_DOCUMENTS: tuple[dict[str, Any], ...] = (
+    {
+        "title": "Start here: how projects and documents work",
+        "body": "A project groups documents; a document has a title, a body, tags and a "
+        "classification. Members of the organization read every project; a project given to "
+        "a team is run by that team's managers; guests see only the documents shared with "
+        "them. Edit this document to see its history appear in the audit log.",
+        "classification": "internal",
+        "tags": ["getting-started"],
+    },
+    {
+        "title": "Team handbook (example)",
+        "body": "An example of a document everyone in the organization may read: how we work, "
+        "who to ask, where things live. Classified public: it could be shared outside.",
+        "classification": "public",
+        "tags": ["example", "handbook"],
+    },
+    {
+        "title": "Q3 plan (confidential example)",
+        "body": "An example of a confidential document. An admin can write an access policy "
+        "such as 'only the leadership team reads confidential documents' in the "
+        "organization's settings, and this document follows it at once.",
+        "classification": "confidential",
+        "tags": ["example", "planning"],
+    },
+)

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keel.users.models import User
+from keel.users.models import ACTIVE, User
 
 
 async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:
@@ -24,3 +24,13 @@ async def add(session: AsyncSession, user: User) -> User:
     session.add(user)
     await session.flush()
     return user
+
+
+async def active_superadmins(session: AsyncSession) -> list[User]:
+    """Oldest first; ``ix_users_is_superadmin`` finds the few among all users."""
+    stmt = (
+        select(User)
+        .where(User.is_superadmin.is_(True), User.status == ACTIVE)
+        .order_by(User.created_at)
+    )
+    return list((await session.scalars(stmt)).all())

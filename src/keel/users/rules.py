@@ -1,5 +1,5 @@
-"""Pure rules about users: how an email address is normalized and which passwords are
-acceptable.
+"""Pure rules about users: how an email address is normalized, which passwords are
+acceptable, and the onboarding checklist.
 
 Password policy (NIST SP 800-63B): NFKC-normalized first, so one password typed on two
 keyboards is one password; length counted in code points; no composition rules; refused when
@@ -12,9 +12,10 @@ from __future__ import annotations
 import importlib
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -114,3 +115,34 @@ def name_tokens(name: str) -> list[str]:
     """The parts of a name long enough to matter, case-folded: "Ada Lovelace" -> ada, lovelace."""
     words = re.split(r"\W+", unicodedata.normalize("NFKC", name).casefold())
     return [word for word in words if len(word) >= MIN_PERSONAL_FRAGMENT]
+
+
+# --- Onboarding -----------------------------------------------------------------------------
+# The checklist the web app shows after sign-up: each step is done or skipped by the user;
+# once none is left open, onboarding is complete and its emails stop.
+
+ONBOARDING_STEPS = ("organization_details", "feature_tour", "integrations")
+StepState = Literal["done", "skipped"]
+DONE: Literal["done"] = "done"
+SKIPPED: Literal["skipped"] = "skipped"
+
+
+def onboarding_steps_after(
+    steps: Mapping[str, str] | None, *, step: str | None, state: StepState
+) -> dict[str, str]:
+    """``steps`` with ``step`` set to ``state``; ``step=None`` skips every step not done."""
+    after = dict(steps or {})
+    if step is not None:
+        after[step] = state
+        return after
+    return after | {name: SKIPPED for name in ONBOARDING_STEPS if after.get(name) != DONE}
+
+
+def onboarding_complete(steps: Mapping[str, str] | None) -> bool:
+    return all((steps or {}).get(name) in (DONE, SKIPPED) for name in ONBOARDING_STEPS)
+
+
+def onboarding_mail_wanted(*, active: bool, erasure_requested: bool, completed: bool) -> bool:
+    """Whether a step of the onboarding sequence still goes out: not to a disabled or erased
+    account, nor to one who finished onboarding (unsubscribing is the mail's own check)."""
+    return active and not erasure_requested and not completed

@@ -34,6 +34,7 @@ from keel.users.events import (
     UserCreated,
     UserEmailVerified,
     UserErasureRequested,
+    UserOnboardingCompleted,
     UserUpdated,
 )
 from keel.users.models import ACTIVE, DISABLED, User
@@ -203,6 +204,60 @@ async def request_erasure(
     user.status, user.erasure_requested_at = DISABLED, clock.now()
     await audit_service.record(session, actor, "user.erasure_requested", target=_target(user))
     await events_service.publish(session, UserErasureRequested(user_id=user.id))
+    return user
+
+
+async def make_superadmin(
+    session: AsyncSession, actor: Actor, *, email: str, name: str, password: str
+) -> tuple[User, bool]:
+    """The platform owner (``keel create-superadmin``): a new verified account, or an
+    existing one promoted (its password untouched). Returns the user and whether it was
+    created."""
+    existing = await get_by_email(session, email)
+    if existing is None:
+        user = await create(session, actor, email=email, name=name, password=password)
+        user.email_verified_at = clock.now()
+    else:
+        user = existing
+    if not user.is_superadmin:
+        user.is_superadmin = True
+        await _record_update(
+            session, actor, user, "user.superadmin_granted", {"is_superadmin": True}
+        )
+    return user, existing is None
+
+
+async def active_superadmins(session: AsyncSession) -> list[User]:
+    """Who platform alerts go to."""
+    return await repository.active_superadmins(session)
+
+
+async def update_onboarding(
+    session: AsyncSession,
+    actor: Actor,
+    user: User,
+    *,
+    step: str | None,
+    state: rules.StepState = rules.DONE,
+) -> User:
+    """Mark ``step`` done or skipped (``step=None``: skip every step not done). The change
+    that leaves no step open completes onboarding, once: ``user.onboarding_completed``."""
+    before = dict(user.onboarding_steps or {})
+    after = rules.onboarding_steps_after(before, step=step, state=state)
+    if after == before:
+        return user
+    user.onboarding_steps = after
+    changes = audit_rules.diff({"onboarding_steps": before}, {"onboarding_steps": after})
+    await _record_update(session, actor, user, "user.onboarding_updated", changes)
+    if user.onboarding_completed_at is None and rules.onboarding_complete(after):
+        user.onboarding_completed_at = clock.now()
+        skipped = sorted(name for name, value in after.items() if value == rules.SKIPPED)
+        await audit_service.record(
+            session, actor, "user.onboarding_completed", target=_target(user)
+        )
+        await events_service.publish(
+            session, UserOnboardingCompleted(user_id=user.id, skipped=skipped)
+        )
     return user
 
 

@@ -92,6 +92,7 @@ async def resend_verification(
     if await _over_account_limits(limiter, "verify-resend", user.id):
         return
     await send_verification(session, user, settings=settings)
+    await audit_service.record(session, actor, "user.verification_resent", target=_target(user))
 
 
 async def forgot_password(

@@ -11,6 +11,6 @@ A ``running`` job whose lease ran out (its worker died) is claimed again. Finish
 fenced on (worker, attempt): a worker that lost its lease cannot commit its work.
 """
 
-from keel.kit.jobs.queue import JobContext, JobHandler, enqueue
+from keel.kit.jobs.queue import JobContext, JobHandler, enqueue, release_dedupe_key
 
-__all__ = ["JobContext", "JobHandler", "enqueue"]
+__all__ = ["JobContext", "JobHandler", "enqueue", "release_dedupe_key"]

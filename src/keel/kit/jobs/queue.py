@@ -66,6 +66,13 @@ async def enqueue(
     return job_id if inserted else None
 
 
+async def release_dedupe_key(session: AsyncSession, job_id: uuid.UUID) -> None:
+    """Free a job's ``dedupe_key`` for the next enqueue, for coalescing jobs ("one queued
+    run per X"): the job calls this as it starts, so work that arrives while it runs queues
+    a fresh run instead of being folded into the one already under way."""
+    await repository.release_dedupe_key(session, job_id)
+
+
 def register_wakeup(wakeup: asyncio.Event) -> None:
     _local_wakeups.add(wakeup)
 

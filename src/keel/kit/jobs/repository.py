@@ -59,6 +59,16 @@ async def insert(
     return bool(getattr(result, "rowcount", 1))
 
 
+async def release_dedupe_key(session: AsyncSession, job_id: uuid.UUID) -> None:
+    stmt = (
+        update(Job)
+        .where(Job.id == job_id)
+        .values(dedupe_key=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(stmt)
+
+
 NOTIFY_CHANNEL = "keel_jobs"
 
 

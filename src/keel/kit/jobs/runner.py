@@ -14,7 +14,7 @@ import socket
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +30,10 @@ from keel.kit.jobs.queue import JobContext, JobHandler
 log = structlog.get_logger("kit.jobs")
 
 MAINTENANCE_EVERY = 15.0
+
+#: Called once a job is parked as ``dead`` (its failure committed), with the job and its last
+#: exception; ``keel.worker`` gives one that publishes ``error.detected``.
+DeadJobHook = Callable[["repository.Claimed", Exception], Awaitable[None]]
 
 
 class LeaseLost(Exception):
@@ -66,8 +70,10 @@ class Runner:
         periodic: Sequence[Periodic] = (),
         name: str | None = None,
         now: Callable[[], datetime] = clock.now,
+        on_dead: DeadJobHook | None = None,
     ) -> None:
         self.resources = resources
+        self.on_dead = on_dead
         self.handlers = handlers
         self.periodic = periodic
         self.now = now
@@ -224,10 +230,19 @@ class Runner:
         metrics.JOBS_PROCESSED.labels(job.name, outcome).inc()
         if retry_at is None:
             bound.error("jobs.dead", error=f"{type(exc).__name__}: {exc}", attempts=job.attempt)
+            await self._dead(job, exc, bound)
         else:
             bound.warning(
                 "jobs.retry_scheduled", error=f"{type(exc).__name__}: {exc}", retry_at=retry_at
             )
+
+    async def _dead(self, job: repository.Claimed, exc: Exception, bound: Any) -> None:
+        if self.on_dead is None:
+            return
+        try:
+            await self.on_dead(job, exc)
+        except Exception:
+            bound.exception("jobs.on_dead_failed")
 
     async def _maybe_maintain(self) -> None:
         if time.monotonic() - self._last_maintenance < MAINTENANCE_EVERY:

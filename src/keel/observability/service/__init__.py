@@ -1,5 +1,5 @@
 """Readiness (``GET /ready``), error reporting (Sentry) and the preflight behind
-``keel doctor`` and ``keel migrate --check``.
+``keel doctor`` and ``keel migrate --check``, and ``error.detected`` (see ``errors``).
 
 Readiness and preflight ask the same dependencies different questions: ``/ready`` is polled
 every few seconds by a load balancer, so each check is bounded by ``KEEL_READY_TIMEOUT`` and
@@ -7,6 +7,7 @@ answers with an error *class* only; ``keel doctor`` runs once, by a person, so i
 and says what is wrong and how to fix it (with any password in a URL hidden).
 """
 
+from keel.observability.service.errors import report_error, request_error_hook
 from keel.observability.service.migrations import ALEMBIC_INI, alembic_config, pending_migrations
 from keel.observability.service.preflight import (
     PREFLIGHT_TIMEOUT,
@@ -35,6 +36,8 @@ __all__ = [
     "preflight_data_dir",
     "preflight_secret_key",
     "readiness",
+    "report_error",
+    "request_error_hook",
     "safe_url",
     "shutdown_error_reporting",
 ]

@@ -33,6 +33,7 @@ ROOT_TABLE = "organizations"
 EXEMPT: dict[str, str] = {
     "audit_logs": "the audit trail also holds platform entries (organization_id NULL)",
     "events": "the outbox is drained by the worker across every tenant",
+    "notifications": "a user's inbox: read by user_id; organization_id only says what about",
 }
 SQLITE_SKIPPED = "skipped: SQLite has no row-level security; isolation relies on the typed proof"
 DOCS = "docs/tenancy.md"

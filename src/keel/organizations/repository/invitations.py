@@ -41,6 +41,18 @@ async def by_token_hash(session: AsyncSession, token_hash: str) -> Invitation | 
     return found
 
 
+async def get_for_job(
+    session: AsyncSession, org_id: uuid.UUID, invitation_id: uuid.UUID
+) -> Invitation | None:
+    """For jobs reacting to an invitation, after they entered its organization's scope."""
+    found: Invitation | None = await session.scalar(
+        select(Invitation).where(
+            Invitation.organization_id == org_id, Invitation.id == invitation_id
+        )
+    )
+    return found
+
+
 class InvitationRepository(TenantRepository[Invitation]):
     model = Invitation
 

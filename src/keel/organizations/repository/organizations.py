@@ -46,6 +46,11 @@ async def get(session: AsyncSession, org_id: AccessibleOrgId) -> Organization | 
     return await session.get(Organization, org_id)
 
 
+async def get_for_job(session: AsyncSession, org_id: uuid.UUID) -> Organization | None:
+    """For jobs writing on an organization's behalf, after they entered its tenant scope."""
+    return await session.get(Organization, org_id)
+
+
 async def add(session: AsyncSession, organization: Organization) -> Organization:
     session.add(organization)
     await session.flush()

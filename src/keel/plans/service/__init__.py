@@ -6,6 +6,8 @@
   that count usage, and an organization's plan page.
 - ``metering``: API calls counted per request in memory and flushed to the database in
   batches; the per-request admission (quota, API access, rate-limit terms).
+- ``notices``: ``plan.limit_approached`` / ``plan.limit_reached`` when usage crosses 80 % /
+  100 % of a limit, once per crossing and month.
 """
 
 from keel.plans.rules import RATE_LIMIT_GROUPS, RateLimit
@@ -37,6 +39,7 @@ from keel.plans.service.metering import (
     month,
     run_flusher,
 )
+from keel.plans.service.notices import limit_label, notice_crossing
 
 __all__ = [
     "API_CALLS",
@@ -50,7 +53,9 @@ __all__ = [
     "ensure_within_limit",
     "entitlements_for",
     "flush_api_calls",
+    "limit_label",
     "month",
+    "notice_crossing",
     "organization_plan",
     "plan_catalog",
     "plan_read",

@@ -17,6 +17,7 @@ from keel.plans import rules
 from keel.plans.errors import FeatureNotInPlan, PlanLimitExceeded
 from keel.plans.schemas import LimitUsage, OrganizationPlan
 from keel.plans.service import catalog as catalog_service
+from keel.plans.service import notices
 
 Meter = Callable[[AsyncSession, OrgAccess], Awaitable[int]]
 _METERS: dict[str, Meter] = {}
@@ -56,7 +57,8 @@ async def ensure_within_limit(
     adding: int = 1,
 ) -> None:
     """Raise ``plan_limit_exceeded`` when ``current + adding`` passes the limit; ``current``
-    defaults to the registered meter's count."""
+    defaults to the registered meter's count. Admitted usage that crosses 80 % or 100 % of
+    the limit is announced (:mod:`keel.plans.service.notices`)."""
     if metric not in rules.LIMITS:
         raise ValueError(f"unknown plan limit {metric!r}; known: {sorted(rules.LIMITS)}")
     granted = await catalog_service.entitlements_for(session, org.org_id, org.plan)
@@ -67,6 +69,15 @@ async def ensure_within_limit(
         current = await _METERS[metric](session, org)
     unit = rules.UNIT.get(metric, 1)
     if rules.within(limit * unit, current=current, adding=adding):
+        await notices.notice_crossing(
+            session,
+            org.org_id,
+            metric=metric,
+            limit=limit,
+            plan=granted.plan.key,
+            before=current,
+            after=current + adding,
+        )
         return
     raise limit_exceeded(
         granted, metric, (await catalog_service.plan_catalog(session)).values(), current

@@ -26,6 +26,7 @@ from keel.kit import clock, tenancy
 from keel.kit.db import Database
 from keel.plans import repository, rules
 from keel.plans.service import catalog as catalog_service
+from keel.plans.service import notices
 from keel.plans.service.gating import ensure_feature, limit_exceeded, register_meter
 
 log = structlog.get_logger("plans")
@@ -49,6 +50,15 @@ class CallCounter:
         self._counts: Counter[Slot] = Counter()
         self._stored: dict[Slot, int] = {}
         self._period = ""
+        #: Each organization's monthly quota and plan as last admitted, for the flush to
+        #: notice a crossing of 80 % / 100 % without reading the plan again.
+        self._quotas: dict[uuid.UUID, tuple[int, str]] = {}
+
+    def note_quota(self, org_id: uuid.UUID, quota: int, plan: str) -> None:
+        self._quotas[org_id] = (quota, plan)
+
+    def quota(self, org_id: uuid.UUID) -> tuple[int, str] | None:
+        return self._quotas.get(org_id)
 
     def stored(self, org_id: uuid.UUID, period: str) -> int | None:
         return self._stored.get((org_id, period))
@@ -97,6 +107,7 @@ async def admit_request(
         if not rules.within(quota, current=used):
             plans = (await catalog_service.plan_catalog(session)).values()
             raise limit_exceeded(granted, API_CALLS_METRIC, plans, used)
+        counter.note_quota(org.org_id, quota, granted.plan.key)
     counter.count(org.org_id, period)
     return granted.rate_limits.get("api")
 
@@ -134,6 +145,7 @@ async def flush_api_calls(database: Database, counter: CallCounter = API_CALLS) 
                 total = await _add(session, org_id, period, calls)
                 if total is not None:
                     counter.learn(org_id, period, total)
+                    await _notice(session, counter, org_id, before=total - calls, after=total)
     except Exception:
         counter.give_back(counts)
         log.warning("plans.usage_flush_failed", organizations=len(counts), exc_info=True)
@@ -151,6 +163,24 @@ async def _add(session: AsyncSession, org_id: uuid.UUID, period: str, calls: int
     except IntegrityError:
         log.info("plans.usage_dropped", organization_id=str(org_id), calls=calls)
         return None
+
+
+async def _notice(
+    session: AsyncSession, counter: CallCounter, org_id: uuid.UUID, *, before: int, after: int
+) -> None:
+    """The flush is where the stored monthly total grows, so where it crosses 80 % / 100 %."""
+    terms = counter.quota(org_id)
+    if terms is not None:
+        quota, plan = terms
+        await notices.notice_crossing(
+            session,
+            org_id,
+            metric=API_CALLS_METRIC,
+            limit=quota,
+            plan=plan,
+            before=before,
+            after=after,
+        )
 
 
 async def run_flusher(

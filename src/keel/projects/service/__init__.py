@@ -2,7 +2,8 @@
 
 - ``projects``: projects, and the reading helpers both modules share (read scope, list top-up,
   audit);
-- ``documents``: documents, always reached through their project.
+- ``documents``: documents, always reached through their project;
+- ``samples``: the demo project a new organization starts with.
 
 Every function follows GUIDE §3.3: fetch scoped to the organization first, and answer 404 for
 a missing object, another tenant's, a document of another project, or one the caller may not
@@ -26,9 +27,11 @@ from keel.projects.service.projects import (
     read_scope,
     update_project,
 )
+from keel.projects.service.samples import add_sample_data
 
 __all__ = [
     "TOP_UP_ROUNDS",
+    "add_sample_data",
     "create_document",
     "create_project",
     "delete_document",
