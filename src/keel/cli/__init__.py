@@ -14,12 +14,13 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Attach every command. Each module owns one group; see its docstring."""
-    from keel.cli import audit, flags, jobs, migrate, serve, superadmin, version, worker
+    from keel.cli import audit, demo, flags, jobs, migrate, serve, superadmin, version, worker
 
     app.command("serve")(serve.serve)
     app.command("worker")(worker.worker)
     app.command("migrate")(migrate.migrate)
     app.command("create-superadmin")(superadmin.create_superadmin)
+    app.command("demo")(demo.demo)
     _register_doctor(app)
     app.add_typer(jobs.app, name="jobs")
     app.add_typer(flags.app, name="flags")

@@ -21,6 +21,7 @@ from keel.cli.output import database_errors, fail, load_settings
 
 if TYPE_CHECKING:
     from keel.config import Settings
+    from keel.kit.errors import AppError
 
 #: 24 URL-safe random bytes: 32 characters, far past any password policy Keel enforces.
 _GENERATED_BYTES = 24
@@ -32,7 +33,7 @@ def create_superadmin(
 ) -> None:
     """Create the platform owner (or promote an existing account) and print how to log in."""
     settings = load_settings()
-    piped = _piped_password()
+    piped = piped_password()
     password = piped or secrets.token_urlsafe(_GENERATED_BYTES)
     with database_errors(settings, "create the superadmin"):
         created = asyncio.run(_create(settings, email=email, name=name, password=password))
@@ -45,7 +46,8 @@ def create_superadmin(
     typer.echo("Log in, then enroll MFA: the admin routes refuse a superadmin without it.")
 
 
-def _piped_password() -> str | None:
+def piped_password() -> str | None:
+    """The first line of standard input when something is piped in (never a terminal)."""
     if sys.stdin is None or sys.stdin.isatty():
         return None
     line = sys.stdin.readline().rstrip("\r\n")
@@ -64,11 +66,12 @@ async def _create(settings: Settings, *, email: str, name: str, password: str) -
                 session, Actor.system("cli"), email=email, name=name, password=password
             )
     except AppError as exc:
-        fail(_describe(exc))
+        fail(describe_error(exc))
     return created
 
 
-def _describe(exc: Exception) -> str:
-    errors = getattr(exc, "errors", None) or []
+def describe_error(exc: AppError) -> str:
+    """The problem's detail and, for a validation failure, each field's message."""
+    errors = exc.extra.get("errors") or []
     details = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict))
-    return f"{exc}{': ' + details if details else ''}"
+    return f"{exc.detail}{' ' + details if details else ''}"

@@ -216,7 +216,7 @@ async def make_superadmin(
     existing = await get_by_email(session, email)
     if existing is None:
         user = await create(session, actor, email=email, name=name, password=password)
-        user.email_verified_at = clock.now()
+        await mark_email_verified(session, actor, user)
     else:
         user = existing
     if not user.is_superadmin:
