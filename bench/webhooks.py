@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from tests.webhooks.receiver import HOST, free_port, read_body
 
 from bench.support import bench_settings
 from keel.access.schemas import Actor
@@ -47,9 +48,6 @@ from keel.webhooks import service
 from keel.webhooks.schemas import WebhookCreate
 from keel.worker import job_handlers
 
-HOST = "127.0.0.1"
-
-
 # ---- the receiver (its own process) ------------------------------------------------------------
 
 
@@ -63,14 +61,9 @@ class Receiver:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return  # the sender died mid-request (bench/webhooks_crash.py)
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
+        if body is None:
+            return  # the sender died mid-request (bench/webhooks_crash.py)
         if scope["method"] == "GET":
             full = scope["query_string"] == b"latencies=1"
             await self._answer(send, json.dumps(self._stats(latencies=full)).encode())
@@ -106,11 +99,7 @@ def serve_receiver(port: int) -> None:
 
 
 def start_receiver() -> tuple[multiprocessing.Process, str]:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     process = multiprocessing.Process(target=serve_receiver, args=(port,), daemon=True)
     process.start()
     url = f"http://{HOST}:{port}"

@@ -263,6 +263,13 @@ class WebhookSettings(BaseModel):
         description="Requests in flight to one endpoint at once, on reused keep-alive "
         "connections (more costs CPU per request in the connection pool: bench/webhooks.py).",
     )
+    log_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="Days finished deliveries (succeeded, failed for good, or pending on a "
+        "disabled endpoint), their attempts and messages stay in the delivery log; the daily "
+        "webhooks.purge job deletes older ones.",
+    )
 
 
 class NotificationSettings(BaseModel):
@@ -355,6 +362,18 @@ class AlertSettings(BaseModel):
     )
 
 
+class IdempotencySettings(BaseModel):
+    """``Idempotency-Key`` on the POST endpoints that create (ADR 0019)."""
+
+    ttl_hours: int = Field(
+        default=24,
+        ge=1,
+        le=720,
+        description="Hours a key's first answer is replayed to repeats; after that the key may "
+        "be used again, and the hourly idempotency.purge job deletes it.",
+    )
+
+
 class SentrySettings(BaseModel):
     dsn: str | None = Field(default=None, description="Sentry DSN; unset disables reporting.")
     traces_sample_rate: float = Field(default=0.0, ge=0, le=1, description="Tracing sample rate.")
@@ -395,6 +414,7 @@ class Settings(BaseSettings):
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     onboarding: OnboardingSettings = Field(default_factory=OnboardingSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    idempotency: IdempotencySettings = Field(default_factory=IdempotencySettings)
     sentry: SentrySettings = Field(default_factory=SentrySettings)
     log: LogSettings = Field(default_factory=LogSettings)
 

@@ -7,6 +7,7 @@ from keel.auth import models as auth_models
 from keel.events import models as events_models
 from keel.flags import models as flags_models
 from keel.kit.db import Base
+from keel.kit.idempotency import models as idempotency_models
 from keel.kit.jobs import models as jobs_models
 from keel.notifications import models as notifications_models
 from keel.organizations import models as organizations_models
@@ -21,6 +22,7 @@ __all__ = [
     "auth_models",
     "events_models",
     "flags_models",
+    "idempotency_models",
     "jobs_models",
     "notifications_models",
     "organizations_models",

@@ -11,6 +11,7 @@ from datetime import timedelta
 from keel.audit import tasks as audit_tasks
 from keel.events import service as events_service
 from keel.events import tasks as events_tasks
+from keel.kit import idempotency
 from keel.kit.deps import Resources
 from keel.kit.jobs import JobHandler
 from keel.kit.jobs.repository import Claimed
@@ -33,17 +34,22 @@ def job_handlers(
         notifications_tasks.PURGE_JOB: notifications_tasks.purge,
         users_tasks.ONBOARDING_EMAIL_JOB: users_tasks.send_onboarding_email,
         "jobs.purge": purge_finished,
+        idempotency.PURGE_JOB: idempotency.purge,
         audit_tasks.PURGE_JOB: audit_tasks.purge,
         webhooks_service.DELIVER_JOB: webhooks_tasks.deliver,
         webhooks_service.SWEEP_JOB: webhooks_tasks.sweep,
+        webhooks_service.PURGE_JOB: webhooks_tasks.purge,
     }
 
 
 PERIODIC = (
     Periodic("jobs.purge", every=timedelta(hours=1)),
+    Periodic(idempotency.PURGE_JOB, every=timedelta(hours=1)),
     Periodic(audit_tasks.PURGE_JOB, every=timedelta(days=1)),
     # Deliveries whose wake-up was lost (a race, a killed worker): queued again.
     Periodic(webhooks_service.SWEEP_JOB, every=timedelta(minutes=1)),
+    # The delivery log past KEEL_WEBHOOKS__LOG_RETENTION_DAYS.
+    Periodic(webhooks_service.PURGE_JOB, every=timedelta(days=1)),
     Periodic(notifications_tasks.PURGE_JOB, every=timedelta(days=1)),
 )
 

@@ -4,8 +4,9 @@ request built by its row in :data:`ROUTES`; the call must leave at least one new
 
 A mutating route with no row fails :func:`test_route_table__every_mutating_route__has_a_row`
 until one is added: a ``@row("METHOD /path")`` function below that builds a valid request
-(setup through builders, then the URL, body and headers), or an entry in :data:`EXEMPT` with
-the reason the route changes nothing worth a trace.
+(setup through builders, then the URL, body and headers) — or, for the admin calling routes
+on an object set up alike, a line in an :func:`admin_rows` table — or an entry in
+:data:`EXEMPT` with the reason the route changes nothing worth a trace.
 """
 
 from __future__ import annotations
@@ -110,6 +111,24 @@ def row(key: str) -> Callable[[Row], Row]:
         return make
 
     return register
+
+
+Ids = Callable[[World], Awaitable[dict[str, Any]]]
+
+
+def admin_rows(ids: Ids, bodies: dict[str, Any]) -> None:
+    """A row per key of ``bodies`` for routes on what ``ids`` sets up: the admin calls the
+    key's path, its placeholders filled with ``org_id`` and those ids, with the key's body."""
+    for key, body in bodies.items():
+        row(key)(_admin_row(key, ids, body))
+
+
+def _admin_row(key: str, ids: Ids, body: Any) -> Row:
+    async def make(w: World) -> Call:
+        path = key.split(" ", 1)[1].format(org_id=w.org.id, **await ids(w))
+        return Call(path, body, w.admin.headers)
+
+    return make
 
 
 def mutating_routes(app: FastAPI) -> set[str]:
@@ -390,10 +409,10 @@ async def _remove_member(w: World) -> Call:
     return Call(f"{w.orgs}/members/{w.member.user.id}", None, w.admin.headers)
 
 
-async def _team(w: World) -> Team:
+async def _team(w: World) -> dict[str, Any]:
     team = Team(organization_id=w.org.id, name=f"Team {uuid.uuid4().hex[:6]}")
     await w.add(team)
-    return team
+    return {"team_id": team.id}
 
 
 @row("POST /api/v1/orgs/{org_id}/teams")
@@ -401,14 +420,13 @@ async def _create_team(w: World) -> Call:
     return Call(f"{w.orgs}/teams", {"name": "Rockets"}, w.admin.headers)
 
 
-@row("PATCH /api/v1/orgs/{org_id}/teams/{team_id}")
-async def _rename_team(w: World) -> Call:
-    return Call(f"{w.orgs}/teams/{(await _team(w)).id}", {"name": "Renamed"}, w.admin.headers)
-
-
-@row("DELETE /api/v1/orgs/{org_id}/teams/{team_id}")
-async def _delete_team(w: World) -> Call:
-    return Call(f"{w.orgs}/teams/{(await _team(w)).id}", None, w.admin.headers)
+admin_rows(
+    _team,
+    {
+        "PATCH /api/v1/orgs/{org_id}/teams/{team_id}": {"name": "Renamed"},
+        "DELETE /api/v1/orgs/{org_id}/teams/{team_id}": None,
+    },
+)
 
 
 async def _invitation(w: World, *, email: str | None = None) -> tuple[Invitation, str]:
@@ -431,16 +449,18 @@ async def _invite(w: World) -> Call:
     return Call(f"{w.orgs}/invitations", body, w.admin.headers)
 
 
-@row("POST /api/v1/orgs/{org_id}/invitations/{invitation_id}/resend")
-async def _resend_invitation(w: World) -> Call:
+async def _invitation_id(w: World) -> dict[str, Any]:
     invitation, _ = await _invitation(w)
-    return Call(f"{w.orgs}/invitations/{invitation.id}/resend", None, w.admin.headers)
+    return {"invitation_id": invitation.id}
 
 
-@row("DELETE /api/v1/orgs/{org_id}/invitations/{invitation_id}")
-async def _revoke_invitation(w: World) -> Call:
-    invitation, _ = await _invitation(w)
-    return Call(f"{w.orgs}/invitations/{invitation.id}", None, w.admin.headers)
+admin_rows(
+    _invitation_id,
+    {
+        "POST /api/v1/orgs/{org_id}/invitations/{invitation_id}/resend": None,
+        "DELETE /api/v1/orgs/{org_id}/invitations/{invitation_id}": None,
+    },
+)
 
 
 @row("POST /api/v1/invitations/accept")
@@ -453,10 +473,10 @@ async def _accept_invitation(w: World) -> Call:
 _GRANTS = [{"permission": "documents:read", "scope": "organization"}]
 
 
-async def _role(w: World) -> CustomRole:
+async def _role(w: World) -> dict[str, Any]:
     role = CustomRole(organization_id=w.org.id, name=f"Role {uuid.uuid4().hex[:6]}", grants=_GRANTS)
     await w.add(role)
-    return role
+    return {"role_id": role.id}
 
 
 @row("POST /api/v1/orgs/{org_id}/roles")
@@ -464,22 +484,21 @@ async def _create_role(w: World) -> Call:
     return Call(f"{w.orgs}/roles", {"name": "Auditor", "grants": _GRANTS}, w.admin.headers)
 
 
-@row("PATCH /api/v1/orgs/{org_id}/roles/{role_id}")
-async def _update_role(w: World) -> Call:
-    return Call(f"{w.orgs}/roles/{(await _role(w)).id}", {"name": "Renamed"}, w.admin.headers)
+admin_rows(
+    _role,
+    {
+        "PATCH /api/v1/orgs/{org_id}/roles/{role_id}": {"name": "Renamed"},
+        "DELETE /api/v1/orgs/{org_id}/roles/{role_id}": None,
+    },
+)
 
 
-@row("DELETE /api/v1/orgs/{org_id}/roles/{role_id}")
-async def _delete_role(w: World) -> Call:
-    return Call(f"{w.orgs}/roles/{(await _role(w)).id}", None, w.admin.headers)
-
-
-async def _policy(w: World) -> AccessPolicy:
+async def _policy(w: World) -> dict[str, Any]:
     policy = AccessPolicy(
         organization_id=w.org.id, name="P", resource_type="documents", action="read", effect="allow"
     )
     await w.add(policy)
-    return policy
+    return {"policy_id": policy.id}
 
 
 @row("POST /api/v1/orgs/{org_id}/access/policies")
@@ -488,15 +507,13 @@ async def _create_policy(w: World) -> Call:
     return Call(f"{w.orgs}/access/policies", body, w.admin.headers)
 
 
-@row("PATCH /api/v1/orgs/{org_id}/access/policies/{policy_id}")
-async def _update_policy(w: World) -> Call:
-    url = f"{w.orgs}/access/policies/{(await _policy(w)).id}"
-    return Call(url, {"enabled": False}, w.admin.headers)
-
-
-@row("DELETE /api/v1/orgs/{org_id}/access/policies/{policy_id}")
-async def _delete_policy(w: World) -> Call:
-    return Call(f"{w.orgs}/access/policies/{(await _policy(w)).id}", None, w.admin.headers)
+admin_rows(
+    _policy,
+    {
+        "PATCH /api/v1/orgs/{org_id}/access/policies/{policy_id}": {"enabled": False},
+        "DELETE /api/v1/orgs/{org_id}/access/policies/{policy_id}": None,
+    },
+)
 
 
 @row("POST /api/v1/orgs/{org_id}/api-keys")
@@ -522,19 +539,17 @@ async def _revoke_key(w: World) -> Call:
 # --- projects ----------------------------------------------------------------------------------
 
 
-async def _project(w: World) -> Project:
+async def _project(w: World) -> dict[str, Any]:
     project = Project(organization_id=w.org.id, name="Project", owner_id=w.admin.user.id)
     await w.add(project)
-    return project
+    return {"project_id": project.id}
 
 
-async def _document(w: World) -> tuple[Project, Document]:
-    project = await _project(w)
-    document = Document(
-        organization_id=w.org.id, project_id=project.id, title="Doc", owner_id=w.admin.user.id
-    )
+async def _document(w: World) -> dict[str, Any]:
+    ids = await _project(w)
+    document = Document(organization_id=w.org.id, title="Doc", owner_id=w.admin.user.id, **ids)
     await w.add(document)
-    return project, document
+    return ids | {"document_id": document.id}
 
 
 @row("POST /api/v1/orgs/{org_id}/projects")
@@ -542,33 +557,26 @@ async def _create_project(w: World) -> Call:
     return Call(f"{w.orgs}/projects", {"name": "Apollo"}, w.admin.headers)
 
 
-@row("PATCH /api/v1/orgs/{org_id}/projects/{project_id}")
-async def _update_project(w: World) -> Call:
-    return Call(f"{w.orgs}/projects/{(await _project(w)).id}", {"name": "Renamed"}, w.admin.headers)
-
-
-@row("DELETE /api/v1/orgs/{org_id}/projects/{project_id}")
-async def _delete_project(w: World) -> Call:
-    return Call(f"{w.orgs}/projects/{(await _project(w)).id}", None, w.admin.headers)
-
-
-@row("POST /api/v1/orgs/{org_id}/projects/{project_id}/documents")
-async def _create_document(w: World) -> Call:
-    url = f"{w.orgs}/projects/{(await _project(w)).id}/documents"
-    return Call(url, {"title": "Plan", "body": "x"}, w.admin.headers)
-
-
-@row("PATCH /api/v1/orgs/{org_id}/projects/{project_id}/documents/{document_id}")
-async def _update_document(w: World) -> Call:
-    project, document = await _document(w)
-    url = f"{w.orgs}/projects/{project.id}/documents/{document.id}"
-    return Call(url, {"title": "Changed"}, w.admin.headers)
-
-
-@row("DELETE /api/v1/orgs/{org_id}/projects/{project_id}/documents/{document_id}")
-async def _delete_document(w: World) -> Call:
-    project, document = await _document(w)
-    return Call(f"{w.orgs}/projects/{project.id}/documents/{document.id}", None, w.admin.headers)
+admin_rows(
+    _project,
+    {
+        "PATCH /api/v1/orgs/{org_id}/projects/{project_id}": {"name": "Renamed"},
+        "DELETE /api/v1/orgs/{org_id}/projects/{project_id}": None,
+        "POST /api/v1/orgs/{org_id}/projects/{project_id}/documents": {
+            "title": "Plan",
+            "body": "x",
+        },
+    },
+)
+admin_rows(
+    _document,
+    {
+        "PATCH /api/v1/orgs/{org_id}/projects/{project_id}/documents/{document_id}": {
+            "title": "Changed"
+        },
+        "DELETE /api/v1/orgs/{org_id}/projects/{project_id}/documents/{document_id}": None,
+    },
+)
 
 
 # --- webhooks ----------------------------------------------------------------------------------
@@ -577,9 +585,10 @@ async def _delete_document(w: World) -> Call:
 _PUBLIC_URL = "https://93.184.215.14/hook"
 
 
-async def _webhook(w: World) -> tuple[uuid.UUID, uuid.UUID]:
+async def _webhook(w: World) -> dict[str, Any]:
     await w.tenant()
-    return await seed_delivery(w.db, w.org.id)
+    webhook_id, delivery_id = await seed_delivery(w.db, w.org.id)
+    return {"webhook_id": webhook_id, "delivery_id": delivery_id}
 
 
 @row("POST /api/v1/orgs/{org_id}/webhooks")
@@ -587,29 +596,15 @@ async def _create_webhook(w: World) -> Call:
     return Call(f"{w.orgs}/webhooks", {"url": _PUBLIC_URL}, w.admin.headers)
 
 
-@row("PATCH /api/v1/orgs/{org_id}/webhooks/{webhook_id}")
-async def _update_webhook(w: World) -> Call:
-    webhook_id, _ = await _webhook(w)
-    return Call(f"{w.orgs}/webhooks/{webhook_id}", {"description": "CRM"}, w.admin.headers)
-
-
-@row("DELETE /api/v1/orgs/{org_id}/webhooks/{webhook_id}")
-async def _delete_webhook(w: World) -> Call:
-    webhook_id, _ = await _webhook(w)
-    return Call(f"{w.orgs}/webhooks/{webhook_id}", None, w.admin.headers)
-
-
-@row("POST /api/v1/orgs/{org_id}/webhooks/{webhook_id}/rotate-secret")
-async def _rotate_webhook_secret(w: World) -> Call:
-    webhook_id, _ = await _webhook(w)
-    return Call(f"{w.orgs}/webhooks/{webhook_id}/rotate-secret", None, w.admin.headers)
-
-
-@row("POST /api/v1/orgs/{org_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver")
-async def _redeliver(w: World) -> Call:
-    webhook_id, delivery_id = await _webhook(w)
-    url = f"{w.orgs}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"
-    return Call(url, None, w.admin.headers)
+admin_rows(
+    _webhook,
+    {
+        "PATCH /api/v1/orgs/{org_id}/webhooks/{webhook_id}": {"description": "CRM"},
+        "DELETE /api/v1/orgs/{org_id}/webhooks/{webhook_id}": None,
+        "POST /api/v1/orgs/{org_id}/webhooks/{webhook_id}/rotate-secret": None,
+        "POST /api/v1/orgs/{org_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": None,
+    },
+)
 
 
 @row("PUT /api/v1/orgs/{org_id}/integrations/slack")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -111,32 +112,27 @@ async def test_verify__row_altered_by_owner__fails_naming_org_and_seq(
     assert "altered" in broken.reason
 
 
-async def test_verify__entry_deleted_by_owner__fails_at_the_gap(
-    committed_database: Database, migrated: Settings
+@pytest.mark.parametrize(
+    ("length", "deleted", "reason"),
+    [
+        # a gap: the entry after it names the missing one
+        pytest.param(4, 2, "entry 2 is missing", id="a_middle_entry"),
+        # the newest, hiding the last thing that happened: the chain stops short of its head
+        pytest.param(3, 3, "head is at 3", id="the_last_entry"),
+    ],
+)
+async def test_verify__entry_deleted_by_owner__fails_where_the_chain_breaks(
+    committed_database: Database, migrated: Settings, length: int, deleted: int, reason: str
 ) -> None:
-    # Given a committed chain of four entries
-    org = await _committed_chain(committed_database, 4)
-    # When the owner deletes the second
+    # Given a committed chain
+    org = await _committed_chain(committed_database, length)
+    # When the owner deletes one entry
     await as_owner(
-        migrated, delete(AuditLog).where(AuditLog.organization_id == org, AuditLog.seq == 2)
+        migrated, delete(AuditLog).where(AuditLog.organization_id == org, AuditLog.seq == deleted)
     )
-    # Then verification names the missing entry
+    # Then verification names where the chain breaks
     [broken] = (await _verify(committed_database, org)).breaks
-    assert broken.seq == 3 and "entry 2 is missing" in broken.reason
-
-
-async def test_verify__last_entry_deleted_by_owner__fails_short_of_the_head(
-    committed_database: Database, migrated: Settings
-) -> None:
-    # Given a committed chain of three entries
-    org = await _committed_chain(committed_database, 3)
-    # When the owner deletes the newest one (hiding the last thing that happened)
-    await as_owner(
-        migrated, delete(AuditLog).where(AuditLog.organization_id == org, AuditLog.seq == 3)
-    )
-    # Then verification notices the chain stops short of its head
-    [broken] = (await _verify(committed_database, org)).breaks
-    assert broken.seq == 3 and "head is at 3" in broken.reason
+    assert broken.seq == 3 and reason in broken.reason
 
 
 async def test_record__concurrent_transactions_on_one_organization__one_valid_chain(

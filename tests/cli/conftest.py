@@ -44,6 +44,10 @@ class Cli:
     def __call__(self, *args: str, **env: str | None) -> Result:
         return CliRunner().invoke(self.app, list(args), env={**self.env, **env})
 
+    def piped(self, stdin: str, *args: str) -> Result:
+        """``keel <args>`` with ``stdin`` piped in, as ``echo ... | keel ...``."""
+        return CliRunner().invoke(self.app, list(args), env=self.env, input=stdin)
+
 
 @pytest.fixture
 def cli(cli_app: typer.Typer, tmp_path: Path) -> Cli:

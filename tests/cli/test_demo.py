@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
 from keel.config import Settings
 from keel.kit import security
@@ -63,12 +62,7 @@ def test_demo__run_twice__second_changes_nothing_and_says_so(
     db_cli: Cli, db_settings: Settings
 ) -> None:
     # Given a seeded demo, with a password piped in
-    first = CliRunner().invoke(
-        db_cli.app,
-        ["demo", "--org", "Globex"],
-        env=db_cli.env,
-        input="correct horse battery staple 42!\n",
-    )
+    first = db_cli.piped("correct horse battery staple 42!\n", "demo", "--org", "Globex")
     assert first.exit_code == 0, first.output
     assert "the one you piped in" in first.stdout
 

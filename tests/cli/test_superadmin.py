@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
-from typer.testing import CliRunner
 
 from keel.audit.models import AuditLog
 from keel.config import Settings
@@ -52,11 +51,8 @@ def test_create_superadmin__password_on_stdin__uses_it_and_prints_none(
     db_cli: Cli, db_settings: Settings
 ) -> None:
     # When a password is piped in
-    result = CliRunner().invoke(
-        db_cli.app,
-        ["create-superadmin", "--email", "root@example.com", "--name", "Root"],
-        env=db_cli.env,
-        input=STRONG + "\n",
+    result = db_cli.piped(
+        STRONG + "\n", "create-superadmin", "--email", "root@example.com", "--name", "Root"
     )
 
     # Then it is the account's password and nothing secret is printed
@@ -71,12 +67,7 @@ def test_create_superadmin__existing_account__promoted_once_password_kept(
     db_cli: Cli, db_settings: Settings
 ) -> None:
     # Given an account created with a known password
-    first = CliRunner().invoke(
-        db_cli.app,
-        ["create-superadmin", "--email", "ada@example.com"],
-        env=db_cli.env,
-        input=STRONG + "\n",
-    )
+    first = db_cli.piped(STRONG + "\n", "create-superadmin", "--email", "ada@example.com")
     assert first.exit_code == 0, first.output
 
     # When the command runs again for the same address
@@ -96,12 +87,7 @@ def test_create_superadmin__weak_piped_password__one_line_error_nothing_created(
     db_cli: Cli, db_settings: Settings
 ) -> None:
     # When the piped password breaks the policy
-    result = CliRunner().invoke(
-        db_cli.app,
-        ["create-superadmin", "--email", "weak@example.com"],
-        env=db_cli.env,
-        input="short\n",
-    )
+    result = db_cli.piped("short\n", "create-superadmin", "--email", "weak@example.com")
 
     # Then one error line says why, and no account exists
     assert result.exit_code == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -224,27 +225,34 @@ def test_message_id__sender__uses_job_id_and_sender_domain(sender: str, domain: 
     assert rules.message_id(job_id, sender=sender) == f"<{job_id}@{domain}>"
 
 
+SENT_AT = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def built_message(**overrides: Any) -> EmailMessage:
+    """A small rendered email built into a message, with ``build_message``'s keyword
+    arguments overridden by ``overrides``."""
+    rendered = rules.RenderedEmail(subject="Subj", text="plain text\n", html="<p>html</p>")
+    arguments: dict[str, Any] = {
+        "sender": "Keel <no-reply@example.com>",
+        "to": "alice@example.com",
+        "reply_to": None,
+        "message_id": "<id@example.com>",
+        "sent_at": SENT_AT,
+    }
+    return rules.build_message(rendered, **(arguments | overrides))
+
+
 @pytest.mark.parametrize("reply_to", [None, "support@example.com"])
 def test_build_message__rendered_email__is_multipart_alternative(reply_to: str | None) -> None:
-    # Given a rendered email
-    rendered = rules.RenderedEmail(subject="Subj", text="plain text\n", html="<p>html</p>")
-    sent_at = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
-    # When built into a message
-    message = rules.build_message(
-        rendered,
-        sender="Keel <no-reply@example.com>",
-        to="alice@example.com",
-        reply_to=reply_to,
-        message_id="<id@example.com>",
-        sent_at=sent_at,
-    )
+    # Given a rendered email; When built into a message
+    message = built_message(reply_to=reply_to)
     # Then headers and both parts are there, text first
     assert message["Subject"] == "Subj"
     assert message["From"] == "Keel <no-reply@example.com>"
     assert message["To"] == "alice@example.com"
     assert message["Reply-To"] == reply_to
     assert message["Message-ID"] == "<id@example.com>"
-    assert message["Date"].datetime == sent_at
+    assert message["Date"].datetime == SENT_AT
     assert message.get_content_type() == "multipart/alternative"
     parts = [(p.get_content_type(), p.get_content()) for p in message.iter_parts()]
     assert parts == [("text/plain", "plain text\n"), ("text/html", "<p>html</p>\n")]
@@ -316,16 +324,11 @@ def test_read_unsubscribe_token__not_ours__raises(token: str) -> None:
 
 
 def test_build_message__unsubscribe_url__rfc8058_headers() -> None:
-    rendered = rules.RenderedEmail(subject="S", text="t\n", html="<p>h</p>")
-    message = rules.build_message(
-        rendered,
-        sender="Keel <no-reply@example.com>",
-        to="a@example.com",
-        reply_to=None,
-        message_id="<id@example.com>",
-        sent_at=datetime(2025, 1, 2, tzinfo=UTC),
-        unsubscribe_url="https://k.test/api/v1/notifications/unsubscribe?token=t",
+    # Given an email with an unsubscribe link; When built into a message
+    message = built_message(
+        unsubscribe_url="https://k.test/api/v1/notifications/unsubscribe?token=t"
     )
+    # Then it carries the one-click unsubscribe headers
     assert (
         message["List-Unsubscribe"] == "<https://k.test/api/v1/notifications/unsubscribe?token=t>"
     )

@@ -272,25 +272,32 @@ async def test_unhandled_error__database_down__500_still_answers_promptly(
 # ---- jobs -----------------------------------------------------------------------------------
 
 
+async def run_failing_job(
+    resources: Resources, *, error: str, max_attempts: int, payload: dict[str, Any]
+) -> None:
+    """Keel's worker runs once, over one ``billing.charge`` job raising ``error``."""
+
+    async def explode(*_args: Any) -> None:
+        raise ConnectionError(error)
+
+    worker = build_worker(resources, handlers={"billing.charge": explode})
+    async with resources.database.transaction() as session:
+        await enqueue(session, "billing.charge", payload, max_attempts=max_attempts)
+    await worker.run_once()
+
+
 async def test_dead_job__worker_built_by_keel__publishes_error_detected(
     settings: Settings, resources: Resources
 ) -> None:
     started = clock.now()
-
     # Given Keel's worker with a job that always fails, allowed a single attempt
-    async def explode(*_args: Any) -> None:
-        raise ConnectionError("the payment provider hung up")
-
-    worker = build_worker(
-        Resources(
-            alert_settings(settings), resources.database, resources.cache, resources.broadcast
-        ),
-        handlers={"billing.charge": explode},
-    )
-    async with resources.database.transaction() as session:
-        await enqueue(session, "billing.charge", {"invoice": 7}, max_attempts=1)
     # When it runs and dies
-    await worker.run_once()
+    alerting = Resources(
+        alert_settings(settings), resources.database, resources.cache, resources.broadcast
+    )
+    await run_failing_job(
+        alerting, error="the payment provider hung up", max_attempts=1, payload={"invoice": 7}
+    )
     # Then error.detected names the job and the fault, and none of the payload
     [event] = await error_events(resources.database, started)
     assert event.payload["source"] == "job"
@@ -304,14 +311,7 @@ async def test_retried_job__not_dead_yet__publishes_nothing(
     settings: Settings, resources: Resources
 ) -> None:
     started = clock.now()
-
     # Given a failing job with attempts left
-    async def explode(*_args: Any) -> None:
-        raise ConnectionError("flaky")
-
-    worker = build_worker(resources, handlers={"billing.charge": explode})
-    async with resources.database.transaction() as session:
-        await enqueue(session, "billing.charge", {}, max_attempts=3)
     # When its first attempt fails; Then it will be retried, and nobody is alerted yet
-    await worker.run_once()
+    await run_failing_job(resources, error="flaky", max_attempts=3, payload={})
     assert await error_events(resources.database, started) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +20,14 @@ from keel.kit.jobs.models import QUEUED, Job
 from keel.kit.jobs.runner import Runner
 from keel.organizations.models import Organization
 from keel.webhooks import service
-from keel.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
+from keel.webhooks.models import (
+    PENDING,
+    SUCCEEDED,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookMessage,
+)
 from keel.webhooks.schemas import WebhookCreate
 from keel.worker import job_handlers
 from tests.helpers.tenancy import Caller, access_for, make_caller, make_org
@@ -88,40 +96,89 @@ async def make_due(db: AsyncSession, delivery: WebhookDelivery) -> None:
     await db.flush()
 
 
-async def seed_delivery(db: AsyncSession, org_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
-    """An endpoint with one delivered message, written straight to the tables (for tests
-    that need the rows, not the behaviour); returns (endpoint id, delivery id)."""
-    now = clock.now()
+async def seed_endpoint(
+    db: AsyncSession, org_id: uuid.UUID, *, enabled: bool = True
+) -> WebhookEndpoint:
+    """An endpoint written straight to the table (its secret is not a sealed one), in the
+    session's current tenant scope."""
     endpoint = WebhookEndpoint(
         organization_id=org_id,
         kind="webhook",
         url="https://example.com/hook",
         event_types=[],
-        enabled=True,
+        enabled=enabled,
+        disabled_reason=None if enabled else "gone",
         secret=b"sealed",
     )
     db.add(endpoint)
+    await db.flush()
+    return endpoint
+
+
+async def seed_message(
+    db: AsyncSession, org_id: uuid.UUID, *, created_at: datetime | None = None
+) -> WebhookMessage:
+    moment = created_at or clock.now()
     message = WebhookMessage(
         id=new_id(),
         organization_id=org_id,
         event_id=None,
         event_type="webhook.test",
         body=b"{}",
-        occurred_at=now,
-        created_at=now,
+        occurred_at=moment,
+        created_at=moment,
     )
     db.add(message)
     await db.flush()
+    return message
+
+
+async def seed_log_delivery(
+    db: AsyncSession,
+    endpoint: WebhookEndpoint,
+    message: WebhookMessage,
+    *,
+    status: str = SUCCEEDED,
+    created_at: datetime | None = None,
+    last_attempt_at: datetime | None = None,
+    tries: int = 0,
+) -> WebhookDelivery:
+    """A delivery of ``message`` to ``endpoint`` with ``tries`` attempts in its log, the last
+    one at ``last_attempt_at`` (default: when it was created)."""
+    moment = created_at or clock.now()
     delivery = WebhookDelivery(
-        organization_id=org_id,
+        organization_id=endpoint.organization_id,
         endpoint_id=endpoint.id,
         message_id=message.id,
-        event_type="webhook.test",
-        status="succeeded",
-        attempts=1,
-        occurred_at=now,
-        created_at=now,
+        event_type=message.event_type,
+        status=status,
+        attempts=max(tries, 1),
+        next_attempt_at=moment if status == PENDING else None,
+        last_attempt_at=last_attempt_at or (moment if tries else None),
+        occurred_at=moment,
+        created_at=moment,
     )
     db.add(delivery)
     await db.flush()
+    db.add_all(
+        WebhookAttempt(
+            organization_id=endpoint.organization_id,
+            delivery_id=delivery.id,
+            number=number,
+            started_at=last_attempt_at or moment,
+            succeeded=status == SUCCEEDED and number == tries,
+            response_status=200 if status == SUCCEEDED and number == tries else 500,
+            latency_ms=1,
+        )
+        for number in range(1, tries + 1)
+    )
+    await db.flush()
+    return delivery
+
+
+async def seed_delivery(db: AsyncSession, org_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
+    """An endpoint with one delivered message, written straight to the tables (for tests
+    that need the rows, not the behaviour); returns (endpoint id, delivery id)."""
+    endpoint = await seed_endpoint(db, org_id)
+    delivery = await seed_log_delivery(db, endpoint, await seed_message(db, org_id))
     return endpoint.id, delivery.id

@@ -54,14 +54,9 @@ class Receiver:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return  # the sender died mid-request: nothing was received
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
+        if body is None:
+            return
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         with self._lock:
             reply = self.reply_for(len(self.received))
@@ -73,6 +68,19 @@ class Receiver:
 
     def ids(self) -> list[str]:
         return [r.headers.get("webhook-id", "") for r in self.received]
+
+
+async def read_body(receive: Any) -> bytes | None:
+    """An ASGI request's whole body; None if the sender died mid-request (nothing was
+    received). Shared with the benchmark's receiver (``bench/webhooks.py``)."""
+    body = b""
+    while True:
+        message: dict[str, Any] = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        body += bytes(message.get("body", b""))
+        if not message.get("more_body"):
+            return body
 
 
 def verified(secret: str, received: Received) -> dict[str, Any]:

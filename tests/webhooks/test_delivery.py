@@ -16,7 +16,7 @@ from keel.kit.jobs.models import Job
 from keel.notifications.service import SEND_EMAIL_JOB
 from keel.projects.events import ProjectCreated
 from keel.webhooks import rules, service
-from keel.webhooks.models import FAILED, PENDING, SUCCEEDED
+from keel.webhooks.models import FAILED, PENDING, SUCCEEDED, WebhookEndpoint
 from tests.webhooks.builders import (
     Tenant,
     access,
@@ -26,7 +26,7 @@ from tests.webhooks.builders import (
     make_endpoint,
     run_jobs,
 )
-from tests.webhooks.receiver import Reply, receiving, verified
+from tests.webhooks.receiver import Received, Reply, receiving, verified
 
 
 def project_created(tenant: Tenant) -> ProjectCreated:
@@ -40,19 +40,35 @@ async def publish(db: AsyncSession, tenant: Tenant) -> None:
     await db.flush()
 
 
+async def publish_to_endpoint(
+    db: AsyncSession,
+    settings: Settings,
+    resources: Resources,
+    tenant: Tenant,
+    *,
+    event_types: list[str],
+) -> tuple[WebhookEndpoint, str, list[Received]]:
+    """An endpoint wanting ``event_types`` on a live receiver, a project.created event
+    published and the worker run: the endpoint, its secret and the webhooks received."""
+    with receiving() as receiver:
+        endpoint, secret = await make_endpoint(
+            db, settings, tenant, url=receiver.url, event_types=event_types
+        )
+        await publish(db, tenant)
+        await run_jobs(resources)
+    return endpoint, secret, [r for r in receiver.received if r.headers.get("webhook-id")]
+
+
 async def test_event__endpoint_subscribed__delivered_signed_per_standard_webhooks(
     db: AsyncSession, hook_settings: Settings, hook_resources: Resources, tenant: Tenant
 ) -> None:
-    with receiving() as receiver:
-        # Given an endpoint subscribed to project.created
-        endpoint, secret = await make_endpoint(
-            db, hook_settings, tenant, url=receiver.url, event_types=["project.created"]
-        )
-        # When a project.created event of the organization is published and the worker runs
-        await publish(db, tenant)
-        await run_jobs(hook_resources)
+    # Given an endpoint subscribed to project.created
+    # When a project.created event of the organization is published and the worker runs
+    endpoint, secret, webhooks = await publish_to_endpoint(
+        db, hook_settings, hook_resources, tenant, event_types=["project.created"]
+    )
     # Then the receiver got it once, and the standardwebhooks library accepts the signature
-    [request] = [r for r in receiver.received if r.headers.get("webhook-id")]
+    [request] = webhooks
     payload = verified(secret, request)
     assert payload["type"] == "project.created"
     assert payload["data"]["organization_id"] == str(tenant.org.id)
@@ -66,16 +82,13 @@ async def test_event__endpoint_subscribed__delivered_signed_per_standard_webhook
 async def test_event__not_subscribed__nothing_sent(
     db: AsyncSession, hook_settings: Settings, hook_resources: Resources, tenant: Tenant
 ) -> None:
-    with receiving() as receiver:
-        # Given an endpoint that only wants member.joined
-        endpoint, _ = await make_endpoint(
-            db, hook_settings, tenant, url=receiver.url, event_types=["member.joined"]
-        )
-        # When a project.created event is published
-        await publish(db, tenant)
-        await run_jobs(hook_resources)
+    # Given an endpoint that only wants member.joined
+    # When a project.created event is published
+    endpoint, _, webhooks = await publish_to_endpoint(
+        db, hook_settings, hook_resources, tenant, event_types=["member.joined"]
+    )
     # Then nothing was delivered nor recorded
-    assert [r for r in receiver.received if r.headers.get("webhook-id")] == []
+    assert webhooks == []
     assert await deliveries(db, endpoint.id) == []
 
 

@@ -21,7 +21,7 @@ from keel.access.dependencies import request_actor, requirement
 from keel.access.schemas import Actor
 from keel.auth.errors import MfaEnrollmentRequired, PersonRequired
 from keel.auth.service import api_keys, mfa, sessions, tokens
-from keel.kit import clock, ratelimit
+from keel.kit import clock, idempotency, ratelimit
 from keel.kit.deps import AppResources, DbSession, Resources
 from keel.kit.errors import PermissionDenied
 from keel.users import service as users_service
@@ -108,6 +108,25 @@ async def actor_for_token(
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+@idempotency.guard
+async def idempotency_guard(
+    request: Request,
+    db: DbSession,
+    actor: CurrentActor,
+    idempotency_key: idempotency.IdempotencyKeyHeader = None,
+) -> None:
+    """Honours ``Idempotency-Key`` (keel.kit.idempotency), keyed by the actor's kind and id:
+    stable across a user's token refreshes, distinct per API key. (The parameter's name must
+    not be a path parameter of any route: ``key`` is one of the flags routes'.)"""
+    caller = f"{actor.kind}:{actor.id}"
+    await idempotency.begin(request, db, caller=caller, key=idempotency_key)
+
+
+#: For POST routes that create: declare it *after* the route's authorization dependency, so a
+#: refused caller never claims a key (tests/architecture/test_idempotency_coverage.py).
+Idempotent = Annotated[None, Depends(idempotency_guard)]
 
 
 async def enrolling_user(actor: CurrentActor, db: DbSession) -> User:

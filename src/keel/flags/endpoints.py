@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import Path, Response
 
-from keel.auth.dependencies import PlatformOwner
+from keel.auth.dependencies import Idempotent, PlatformOwner
 from keel.flags import service
 from keel.flags.models import FeatureFlag
 from keel.flags.schemas import (
@@ -55,7 +55,9 @@ async def list_flags(actor: PlatformOwner, page: Pagination, db: DbSession) -> P
 
 
 @admin_router.post("", status_code=201, response_model=FlagRead)
-async def create_flag(body: FlagCreate, actor: PlatformOwner, db: DbSession) -> FlagRead:
+async def create_flag(
+    body: FlagCreate, actor: PlatformOwner, db: DbSession, idempotency: Idempotent
+) -> FlagRead:
     return _read(await service.create_flag(db, actor, body))
 
 
@@ -94,7 +96,7 @@ async def flag_history(
 
 @admin_router.post("/{key}/rollback", response_model=FlagRead)
 async def rollback_flag(
-    key: Key, body: FlagRollback, actor: PlatformOwner, db: DbSession
+    key: Key, body: FlagRollback, actor: PlatformOwner, db: DbSession, idempotency: Idempotent
 ) -> FlagRead:
     """Make a previous version's definition current again, recorded as a new version."""
     return _read(await service.rollback(db, actor, key, version=body.version))

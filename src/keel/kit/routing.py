@@ -3,6 +3,9 @@
 FastAPI parses any body it is given as JSON; Keel answers 415 instead when a JSON endpoint
 receives a body of another content type, so a form post or a file upload sent by mistake is
 named for what it is rather than failing field validation.
+
+Routes that declare an ``Idempotency-Key`` guard are wrapped so that repeats are answered
+from storage and first answers stored (:mod:`keel.kit.idempotency`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 
 from keel.kit.errors import UnsupportedMediaType, ValidationFailed
+from keel.kit.idempotency import dependencies as idempotency
 from keel.kit.schemas import nul_at
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -38,6 +42,8 @@ def has_body(request: Request) -> bool:
 class JSONRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        if idempotency.declared(self.dependant):
+            handler = idempotency.finishing(handler)
         if self.body_field is None:
             return handler
 

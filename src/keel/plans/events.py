@@ -74,7 +74,15 @@ class PaymentProcessed(Event):
     failure_code: str | None = None
 
 
-class PlanLimitApproached(Event):
+class _PlanLimitCrossed(Event):
+    feature: str
+    limit: int
+    used: float
+    percent: float
+    plan: str
+
+
+class PlanLimitApproached(_PlanLimitCrossed):
     """An organization's usage of a plan limit crossed 80 % (``feature`` is the limit,
     ``used`` and ``limit`` are in its units). Published once per crossing and at most once a
     month per limit, however often usage moves around the threshold."""
@@ -82,22 +90,10 @@ class PlanLimitApproached(Event):
     name = "plan.limit_approached"
     example = {"feature": "max_projects", "limit": 10, "used": 8, "percent": 80.0, "plan": "free"}
 
-    feature: str
-    limit: int
-    used: float
-    percent: float
-    plan: str
 
-
-class PlanLimitReached(Event):
+class PlanLimitReached(_PlanLimitCrossed):
     """An organization's usage of a plan limit reached 100 %: more is refused with
     ``plan_limit_exceeded`` until the plan changes. Once per crossing, at most once a month."""
 
     name = "plan.limit_reached"
     example = {"feature": "max_projects", "limit": 10, "used": 10, "percent": 100.0, "plan": "free"}
-
-    feature: str
-    limit: int
-    used: float
-    percent: float
-    plan: str

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Response
 
+from keel.auth.dependencies import Idempotent
 from keel.kit.deps import DbSession
 from keel.kit.repository import Window
 from keel.kit.routing import api_router
@@ -88,7 +89,9 @@ def _document(document: Document) -> DocumentRead:
 
 
 @router.post(PROJECTS, status_code=201, response_model=ProjectRead)
-async def create_project(body: ProjectCreate, org: CanWriteProjects, db: DbSession) -> Project:
+async def create_project(
+    body: ProjectCreate, org: CanWriteProjects, db: DbSession, idempotency: Idempotent
+) -> Project:
     return await service.create_project(db, org, body)
 
 
@@ -122,7 +125,11 @@ async def delete_project(project_id: uuid.UUID, org: CanDeleteProjects, db: DbSe
 
 @router.post(DOCUMENTS, status_code=201, response_model=DocumentRead)
 async def create_document(
-    project_id: uuid.UUID, body: DocumentCreate, org: CanWriteDocuments, db: DbSession
+    project_id: uuid.UUID,
+    body: DocumentCreate,
+    org: CanWriteDocuments,
+    db: DbSession,
+    idempotency: Idempotent,
 ) -> DocumentRead:
     return _document(await service.create_document(db, org, project_id, body))
 

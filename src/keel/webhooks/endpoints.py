@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Response
 
-from keel.auth.dependencies import CurrentActor
+from keel.auth.dependencies import CurrentActor, Idempotent
 from keel.events.schemas import EventType
 from keel.kit.deps import AppResources, AppSettings, DbSession
 from keel.kit.routing import api_router
@@ -66,7 +66,11 @@ async def list_event_types(actor: CurrentActor) -> list[EventType]:
 
 @router.post(WEBHOOKS, status_code=201, response_model=WebhookSecretRead)
 async def create_webhook(
-    body: WebhookCreate, org: CanManageWebhooks, db: DbSession, settings: AppSettings
+    body: WebhookCreate,
+    org: CanManageWebhooks,
+    db: DbSession,
+    settings: AppSettings,
+    idempotency: Idempotent,
 ) -> WebhookSecretRead:
     endpoint, secret = await service.create_webhook(db, org, body, settings=settings)
     return WebhookSecretRead(**_read(endpoint).model_dump(), secret=secret)
@@ -144,7 +148,11 @@ async def list_attempts(
 
 @router.post(DELIVERY + "/redeliver", status_code=202, response_model=DeliveryRead)
 async def redeliver(
-    webhook_id: uuid.UUID, delivery_id: uuid.UUID, org: CanManageWebhooks, db: DbSession
+    webhook_id: uuid.UUID,
+    delivery_id: uuid.UUID,
+    org: CanManageWebhooks,
+    db: DbSession,
+    idempotency: Idempotent,
 ) -> DeliveryRead:
     return service.delivery_read(await service.redeliver(db, org, webhook_id, delivery_id))
 

@@ -24,82 +24,77 @@ from keel.events.schemas import Event
 _ENDPOINT = "0193a1c0-5555-7aaa-8bbb-0c1d2e3f4a5b"
 
 
-class WebhookEndpointCreated(Event):
+class _EndpointEvent(Event):
+    endpoint_id: uuid.UUID
+
+
+class _EndpointFiltered(_EndpointEvent):
+    #: The endpoint's event filter (empty: every event).
+    event_types: list[str]
+
+
+class WebhookEndpointCreated(_EndpointFiltered):
     """A webhook endpoint was added to the organization."""
 
     name = "webhook_endpoint.created"
     example = {"endpoint_id": _ENDPOINT, "event_types": ["project.created"]}
 
-    endpoint_id: uuid.UUID
-    event_types: list[str]
 
-
-class WebhookEndpointUpdated(Event):
+class WebhookEndpointUpdated(_EndpointEvent):
     """A webhook endpoint's settings changed; ``fields`` names which."""
 
     name = "webhook_endpoint.updated"
     example = {"endpoint_id": _ENDPOINT, "fields": ["url"]}
 
-    endpoint_id: uuid.UUID
     fields: list[str]
 
 
-class WebhookEndpointDeleted(Event):
+class WebhookEndpointDeleted(_EndpointEvent):
     """A webhook endpoint was removed, with its delivery log."""
 
     name = "webhook_endpoint.deleted"
     example = {"endpoint_id": _ENDPOINT}
 
-    endpoint_id: uuid.UUID
 
-
-class WebhookEndpointRotated(Event):
+class WebhookEndpointRotated(_EndpointEvent):
     """A webhook endpoint's signing secret was rotated; the previous one signs too until
     ``previous_expires_at``."""
 
     name = "webhook_endpoint.rotated"
     example = {"endpoint_id": _ENDPOINT, "previous_expires_at": "2026-11-26T09:20:00Z"}
 
-    endpoint_id: uuid.UUID
     previous_expires_at: str
 
 
-class WebhookEndpointDisabled(Event):
+class WebhookEndpointDisabled(_EndpointEvent):
     """Keel disabled an endpoint: ``reason`` is ``gone`` (it answered 410) or ``failing``
     (every attempt failed for days). Admins are emailed."""
 
     name = "webhook_endpoint.disabled"
     example = {"endpoint_id": _ENDPOINT, "kind": "webhook", "reason": "gone"}
 
-    endpoint_id: uuid.UUID
     kind: str
     reason: str
 
 
-class WebhookRedelivered(Event):
+class WebhookRedelivered(_EndpointEvent):
     """A delivery was queued again by hand (same ``webhook-id``)."""
 
     name = "webhook.redelivered"
     example = {"endpoint_id": _ENDPOINT, "delivery_id": "0193a1c0-6666-7aaa-8bbb-0c1d2e3f4a5b"}
 
-    endpoint_id: uuid.UUID
     delivery_id: uuid.UUID
 
 
-class SlackIntegrationUpdated(Event):
+class SlackIntegrationUpdated(_EndpointFiltered):
     """The organization's Slack integration was set up or changed."""
 
     name = "slack_integration.updated"
     example = {"endpoint_id": _ENDPOINT, "event_types": ["member.joined"]}
 
-    endpoint_id: uuid.UUID
-    event_types: list[str]
 
-
-class SlackIntegrationDeleted(Event):
+class SlackIntegrationDeleted(_EndpointEvent):
     """The organization's Slack integration was removed."""
 
     name = "slack_integration.deleted"
     example = {"endpoint_id": _ENDPOINT}
-
-    endpoint_id: uuid.UUID

@@ -72,6 +72,8 @@ class WebhookMessage(Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "event_id"),
         Index("ix_webhook_messages_organization_id_created_at", "organization_id", "created_at"),
+        # The retention purge's sweep for old messages no delivery refers to any more.
+        Index("ix_webhook_messages_created_at", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -118,6 +120,10 @@ class WebhookDelivery(IdMixin, Base):
             "next_attempt_at",
         ),
         Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        # The retention purge: old deliveries, and whether a message is still referred to
+        # (also what deleting a message checks for its ON DELETE CASCADE).
+        Index("ix_webhook_deliveries_created_at", "created_at"),
+        Index("ix_webhook_deliveries_message_id", "message_id"),
     )
 
     organization_id: Mapped[uuid.UUID] = mapped_column(

@@ -17,14 +17,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Result, and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.kit.repository import TenantRepository, Window
 from keel.kit.schemas import PageParams
 from keel.webhooks.models import (
+    FAILED,
     PENDING,
     SLACK,
+    SUCCEEDED,
     WEBHOOK,
     WebhookAttempt,
     WebhookDelivery,
@@ -278,3 +280,56 @@ async def overdue_endpoints(
         .limit(limit)
     )
     return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
+
+
+# ---- for the retention purge: cross-tenant, the caller has entered the platform scope ---------
+
+
+def _finished_before(cutoff: datetime) -> ColumnElement[bool]:
+    """Deliveries done with before ``cutoff``: succeeded, failed for good, or left pending on
+    a disabled endpoint; never one an enabled endpoint may still retry. ``created_at``
+    (indexed) bounds the scan; the last attempt counts too, as a redelivery restarts the
+    clock."""
+    parked = and_(
+        WebhookDelivery.status == PENDING,
+        select(WebhookEndpoint.id)
+        .where(
+            WebhookEndpoint.id == WebhookDelivery.endpoint_id, WebhookEndpoint.enabled.is_(False)
+        )
+        .exists(),
+    )
+    return and_(
+        WebhookDelivery.created_at < cutoff,
+        or_(WebhookDelivery.last_attempt_at.is_(None), WebhookDelivery.last_attempt_at < cutoff),
+        or_(WebhookDelivery.status.in_((SUCCEEDED, FAILED)), parked),
+    )
+
+
+async def purge_deliveries(session: AsyncSession, *, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` deliveries finished before ``before``; their attempts go with
+    them (``ON DELETE CASCADE``, on the delivery id index). The condition is repeated on the
+    rows deleted: PostgreSQL re-checks it on a row updated meanwhile, so a delivery
+    redelivered while the batch ran is kept."""
+    batch = select(WebhookDelivery.id).where(_finished_before(before)).limit(limit)
+    stmt = delete(WebhookDelivery).where(
+        WebhookDelivery.id.in_(batch.scalar_subquery()), _finished_before(before)
+    )
+    return _rowcount(await session.execute(stmt))
+
+
+async def purge_messages(session: AsyncSession, *, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` messages created before ``before`` that no delivery refers to:
+    theirs were purged or went with their endpoint. (Nothing adds a delivery to an existing
+    message, so one unreferenced stays so.)"""
+    referenced = select(WebhookDelivery.id).where(WebhookDelivery.message_id == WebhookMessage.id)
+    batch = (
+        select(WebhookMessage.id)
+        .where(WebhookMessage.created_at < before, ~referenced.exists())
+        .limit(limit)
+    )
+    stmt = delete(WebhookMessage).where(WebhookMessage.id.in_(batch.scalar_subquery()))
+    return _rowcount(await session.execute(stmt))
+
+
+def _rowcount(result: Result[Any]) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)

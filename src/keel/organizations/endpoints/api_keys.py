@@ -11,6 +11,7 @@ import uuid
 
 from fastapi import Response
 
+from keel.auth.dependencies import Idempotent
 from keel.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from keel.auth.service import api_keys
 from keel.kit.deps import AppResources, DbSession
@@ -21,7 +22,9 @@ router = api_router(tags=["organizations"])
 
 
 @router.post("/orgs/{org_id}/api-keys", status_code=201, response_model=ApiKeyCreated)
-async def create_api_key(body: ApiKeyCreate, org: CanManageAccess, db: DbSession) -> ApiKeyCreated:
+async def create_api_key(
+    body: ApiKeyCreate, org: CanManageAccess, db: DbSession, idempotency: Idempotent
+) -> ApiKeyCreated:
     key, secret = await api_keys.create(db, org, body)
     return ApiKeyCreated(**api_keys.read(key).model_dump(), secret=secret)
 

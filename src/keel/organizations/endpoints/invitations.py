@@ -8,7 +8,7 @@ import uuid
 
 from fastapi import Response
 
-from keel.auth.dependencies import CurrentActor, CurrentUser
+from keel.auth.dependencies import CurrentActor, CurrentUser, Idempotent
 from keel.kit.deps import AppSettings, DbSession
 from keel.kit.routing import api_router
 from keel.kit.schemas import Page, Pagination
@@ -26,7 +26,11 @@ router = api_router(tags=["organizations"])
 
 @router.post("/orgs/{org_id}/invitations", status_code=201, response_model=InvitationRead)
 async def invite_member(
-    body: InvitationCreate, org: CanInviteMembers, db: DbSession, settings: AppSettings
+    body: InvitationCreate,
+    org: CanInviteMembers,
+    db: DbSession,
+    settings: AppSettings,
+    idempotency: Idempotent,
 ) -> InvitationRead:
     return await invitations.invite(db, org, body, settings=settings)
 

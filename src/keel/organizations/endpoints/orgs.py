@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Response
 
-from keel.auth.dependencies import CurrentActor, CurrentUser
+from keel.auth.dependencies import CurrentActor, CurrentUser, Idempotent
 from keel.kit.deps import DbSession
 from keel.kit.routing import api_router
 from keel.organizations.dependencies import CanManageOrganization, OrgMember
@@ -28,7 +28,11 @@ def read_model(org: Organization, role: str | None) -> OrganizationRead:
 
 @router.post("/orgs", status_code=201, response_model=OrganizationRead)
 async def create_organization(
-    body: OrganizationCreate, user: CurrentUser, actor: CurrentActor, db: DbSession
+    body: OrganizationCreate,
+    user: CurrentUser,
+    actor: CurrentActor,
+    db: DbSession,
+    idempotency: Idempotent,
 ) -> OrganizationRead:
     return read_model(await orgs.create(db, actor, user, body), "admin")
 

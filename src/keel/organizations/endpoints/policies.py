@@ -7,6 +7,7 @@ import uuid
 
 from fastapi import Response
 
+from keel.auth.dependencies import Idempotent
 from keel.kit.deps import DbSession
 from keel.kit.routing import api_router
 from keel.kit.schemas import Page, Pagination
@@ -24,7 +25,9 @@ router = api_router(tags=["organizations"])
 
 
 @router.post("/orgs/{org_id}/access/policies", status_code=201, response_model=PolicyRead)
-async def create_policy(body: PolicyCreate, org: CanManageAccess, db: DbSession) -> PolicyRead:
+async def create_policy(
+    body: PolicyCreate, org: CanManageAccess, db: DbSession, idempotency: Idempotent
+) -> PolicyRead:
     return await policies.create(db, org, body)
 
 

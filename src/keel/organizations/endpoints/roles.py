@@ -7,6 +7,7 @@ import uuid
 
 from fastapi import Response
 
+from keel.auth.dependencies import Idempotent
 from keel.kit.deps import DbSession
 from keel.kit.routing import api_router
 from keel.kit.schemas import Page, Pagination
@@ -19,7 +20,7 @@ router = api_router(tags=["organizations"])
 
 @router.post("/orgs/{org_id}/roles", status_code=201, response_model=CustomRoleRead)
 async def create_role(
-    body: CustomRoleCreate, org: CanManageAccess, db: DbSession
+    body: CustomRoleCreate, org: CanManageAccess, db: DbSession, idempotency: Idempotent
 ) -> CustomRoleRead:
     return await roles.create(db, org, body)
 

@@ -6,6 +6,7 @@ import uuid
 
 from fastapi import Response
 
+from keel.auth.dependencies import Idempotent
 from keel.kit.deps import DbSession
 from keel.kit.routing import api_router
 from keel.kit.schemas import Page, Pagination
@@ -17,7 +18,9 @@ router = api_router(tags=["organizations"])
 
 
 @router.post("/orgs/{org_id}/teams", status_code=201, response_model=TeamRead)
-async def create_team(body: TeamCreate, org: CanManageTeams, db: DbSession) -> TeamRead:
+async def create_team(
+    body: TeamCreate, org: CanManageTeams, db: DbSession, idempotency: Idempotent
+) -> TeamRead:
     return await teams.create(db, org, body)
 
 

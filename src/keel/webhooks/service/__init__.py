@@ -5,7 +5,8 @@
 - ``fanout``: event -> message -> one delivery per subscribed endpoint (the ``"*"`` handler);
 - ``delivery``: the ``webhooks.deliver`` job (claim, send, record, retry, disable) and the sweep;
 - ``sending``: one signed HTTP attempt through the SSRF-guarded client;
-- ``log``: the delivery log, redelivery and the test ping.
+- ``log``: the delivery log, redelivery and the test ping;
+- ``retention``: the daily ``webhooks.purge`` of the log past ``log_retention_days``.
 """
 
 from keel.webhooks.service.delivery import DELIVER_JOB, SWEEP_JOB, drain, schedule_drain, sweep
@@ -27,11 +28,14 @@ from keel.webhooks.service.log import (
     ping,
     redeliver,
 )
+from keel.webhooks.service.retention import PURGE_JOB, Purged, purge_log
 from keel.webhooks.service.slack import delete_slack, get_slack, ping_slack, put_slack, slack_read
 
 __all__ = [
     "DELIVER_JOB",
+    "PURGE_JOB",
     "SWEEP_JOB",
+    "Purged",
     "create_webhook",
     "delete_slack",
     "delete_webhook",
@@ -47,6 +51,7 @@ __all__ = [
     "list_webhooks",
     "ping",
     "ping_slack",
+    "purge_log",
     "put_slack",
     "redeliver",
     "rotate_secret",

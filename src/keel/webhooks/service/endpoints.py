@@ -52,18 +52,15 @@ async def create_webhook(
     check_event_types(data.event_types)
     await check_url(data.url, settings=settings)
     secret = new_secret()
-    endpoint_id = new_id()
-    endpoint = WebhookEndpoint(
-        id=endpoint_id,
-        organization_id=org.org_id,
+    endpoint = new_endpoint(
+        org,
         kind=WEBHOOK,
         url=data.url,
         description=data.description,
         event_types=data.event_types,
         enabled=data.enabled,
-        disabled_reason=None if data.enabled else "manual",
-        disabled_at=None if data.enabled else clock.now(),
-        secret=seal(KeyRing.from_settings(settings), endpoint_id, secret),
+        secret=secret,
+        settings=settings,
     )
     await EndpointRepository(session, org.org_id).add(endpoint)
     await _audit(
@@ -211,6 +208,34 @@ def check_event_types(chosen: list[str], *, field: str = "body.event_types") -> 
 
 def new_secret() -> str:
     return rules.secret_from_bytes(secrets.token_bytes(rules.SECRET_BYTES))
+
+
+def new_endpoint(
+    org: OrgAccess,
+    *,
+    kind: str,
+    url: str,
+    description: str | None,
+    event_types: list[str],
+    enabled: bool,
+    secret: str,
+    settings: Settings,
+) -> WebhookEndpoint:
+    """A new endpoint of either kind, its secret sealed (shared with the Slack integration);
+    one created off is off by hand."""
+    endpoint_id = new_id()
+    return WebhookEndpoint(
+        id=endpoint_id,
+        organization_id=org.org_id,
+        kind=kind,
+        url=url,
+        description=description,
+        event_types=event_types,
+        enabled=enabled,
+        disabled_reason=None if enabled else "manual",
+        disabled_at=None if enabled else clock.now(),
+        secret=seal(KeyRing.from_settings(settings), endpoint_id, secret),
+    )
 
 
 # ---- audit --------------------------------------------------------------------------------------

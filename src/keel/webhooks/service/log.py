@@ -12,7 +12,6 @@ from keel.audit.schemas import Target
 from keel.events import service as events_service
 from keel.kit import clock
 from keel.kit.deps import Resources
-from keel.kit.ids import new_id
 from keel.kit.repository import Window
 from keel.kit.schemas import PageParams
 from keel.kit.security import KeyRing
@@ -24,13 +23,13 @@ from keel.webhooks.models import (
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
-    WebhookMessage,
 )
 from keel.webhooks.repository import DeliveryRepository
 from keel.webhooks.schemas import AttemptResult, DeliveryFilters, DeliveryRead
 from keel.webhooks.service.delivery import attempt_row, delivery_change, schedule_drain
 from keel.webhooks.service.endpoints import get_webhook
 from keel.webhooks.service.endpoints import target_of as endpoint_target
+from keel.webhooks.service.fanout import add_message
 from keel.webhooks.service.sending import attempt, target_of
 
 
@@ -100,34 +99,17 @@ async def send_test(
     session: AsyncSession, resources: Resources, org: OrgAccess, endpoint: WebhookEndpoint
 ) -> AttemptResult:
     now = clock.now()
-    message = WebhookMessage(
-        id=new_id(),
-        organization_id=org.org_id,
+    message, [delivery] = await add_message(
+        session,
+        org.org_id,
         event_id=None,
         event_type=rules.PING_EVENT,
-        body=rules.message_body(
-            event_type=rules.PING_EVENT,
-            occurred_at=now,
-            data={"endpoint_id": str(endpoint.id), "organization_id": str(org.org_id)},
-        ),
         occurred_at=now,
-        created_at=now,
+        data={"endpoint_id": str(endpoint.id), "organization_id": str(org.org_id)},
+        endpoint_ids=[endpoint.id],
+        now=now,
+        due=False,
     )
-    delivery = WebhookDelivery(
-        id=new_id(),
-        organization_id=org.org_id,
-        endpoint_id=endpoint.id,
-        message_id=message.id,
-        event_type=rules.PING_EVENT,
-        status=PENDING,
-        attempts=0,
-        occurred_at=now,
-        created_at=now,
-    )
-    session.add(message)
-    await session.flush()  # no ORM relationship orders the inserts: the message first
-    session.add(delivery)
-    await session.flush()
     target = target_of(endpoint, KeyRing.from_settings(resources.settings), now=now)
     outcome = await attempt(
         resources.outbound,

@@ -19,8 +19,6 @@ from keel.kit import outbound
 from keel.kit.db import unique_or_raise
 from keel.kit.deps import Resources
 from keel.kit.errors import Conflict
-from keel.kit.ids import new_id
-from keel.kit.security import KeyRing
 from keel.webhooks.errors import SlackNotConfigured, WebhookUrlForbidden
 from keel.webhooks.events import SlackIntegrationDeleted, SlackIntegrationUpdated
 from keel.webhooks.models import SLACK, WebhookEndpoint
@@ -30,11 +28,11 @@ from keel.webhooks.service.endpoints import (
     apply,
     check_event_types,
     check_url,
+    new_endpoint,
     new_secret,
     target_of,
 )
 from keel.webhooks.service.log import send_test
-from keel.webhooks.service.sending import seal
 
 
 async def get_slack(session: AsyncSession, org: OrgAccess) -> WebhookEndpoint:
@@ -86,17 +84,15 @@ async def _create(
 ) -> WebhookEndpoint:
     """Slack does not verify signatures; the row still carries a sealed secret like every
     endpoint, unused."""
-    endpoint_id = new_id()
-    endpoint = WebhookEndpoint(
-        id=endpoint_id,
-        organization_id=org.org_id,
+    endpoint = new_endpoint(
+        org,
         kind=SLACK,
         url=data.url,
         description=None,
         event_types=data.event_types,
         enabled=data.enabled,
-        disabled_reason=None if data.enabled else "manual",
-        secret=seal(KeyRing.from_settings(settings), endpoint_id, new_secret()),
+        secret=new_secret(),
+        settings=settings,
     )
     conflict = Conflict("The Slack integration was set up meanwhile; read it and retry.")
     async with unique_or_raise(session, conflict):
