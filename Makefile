@@ -15,7 +15,7 @@ SOURCES := src tests migrations bench
 UV := $(or $(shell command -v uv 2>/dev/null),$(TOOLS)/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install run worker migrate test lint check-migrations pytest fmt clean
+.PHONY: help install browser run worker migrate test lint check-migrations pytest fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -25,6 +25,22 @@ help: ## list the targets
 install: | $(UV) ## install the locked dependencies into .venv
 	$(UV) sync --locked --compile-bytecode
 	$(UV) run --no-sync python -m compileall -q src migrations
+
+# The browser tests (tests/e2e) drive Debian's Chromium. As root with apt-get (CI, a container)
+# it is installed once; elsewhere this only says how, and the browser tests skip unless
+# KEEL_REQUIRE_BROWSER=1 (set by CI) makes a missing browser a failure.
+CHROMIUM := /usr/bin/chromium
+browser: ## Chromium for the browser tests (Debian's package; installed when run as root)
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Debian's chromium for the browser tests (tests/e2e)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get -qq update && apt-get -qq install -y chromium >/dev/null \
+	  || echo "apt-get could not install chromium: the browser tests will skip (or fail in CI)" >&2; \
+	else \
+	  echo "No Chromium at $(CHROMIUM): the browser tests (tests/e2e) will skip. Install it:" \
+	    "sudo apt-get install chromium (Debian/Ubuntu), then run make test again" >&2; \
+	fi
 
 run: install ## serve on http://127.0.0.1:8000 with embedded defaults (SQLite in ./var)
 	$(UV) run keel serve
@@ -50,7 +66,7 @@ check-migrations: install ## alembic check against a throwaway database
 	export KEEL_DATA_DIR="$$tmp"; unset KEEL_DATABASE__URL; \
 	$(UV) run alembic upgrade head && $(UV) run alembic check
 
-pytest: install ## the test suite in parallel, with coverage (term + coverage.xml)
+pytest: install browser ## the test suite in parallel, with coverage (term + coverage.xml)
 	$(UV) run pytest -n auto --cov=keel --cov-report=term --cov-report=xml
 
 fmt: install ## format and auto-fix

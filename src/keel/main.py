@@ -28,6 +28,7 @@ from keel.kit.problems import install_exception_handlers
 from keel.observability import endpoints as observability_endpoints
 from keel.observability import service as observability_service
 from keel.plans import service as plans_service
+from keel.web import pages as web_pages
 from keel.worker import build_worker
 
 
@@ -56,6 +57,7 @@ def create_app(
     app.include_router(observability_endpoints.router)
     app.include_router(observability_endpoints.problems_router)
     app.include_router(auth_token_endpoints.jwks_router)
+    web_pages.install(app)
     _add_middleware(app, settings)
     return app
 
@@ -83,6 +85,8 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
     # An unhandled error is published as error.detected after its 500 is sent.
     hook = observability_service.request_error_hook(lambda: getattr(app.state, "resources", None))
     app.add_middleware(RequestContextMiddleware, on_error=hook)
+    # Outside the request context, so its last-resort 500 too becomes a page for a browser.
+    app.add_middleware(web_pages.HtmlProblemPages)
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.http.trusted_proxies)
 

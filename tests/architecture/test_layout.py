@@ -101,6 +101,20 @@ def test_domain__only_guide_file_names(domain: Path) -> None:
     )
 
 
+#: keel.web's own layout (ADR 0020): the GUIDE §2 modules it needs, ``pages/`` (the routes,
+#: one module per area), ``templates/`` and ``static/`` (served at /static).
+WEB_DIRS = frozenset({"pages", "static"})
+
+
+def test_web__guide_names_pages_templates_static_only() -> None:
+    # Given keel/web, When its entries are listed apart from pages/ and static/
+    web = SRC / "web"
+    extra = [name for name in unexpected_entries(web) if name.rstrip("/") not in WEB_DIRS]
+    # Then the rest are GUIDE §2 names and templates/
+    assert (web / "pages" / "__init__.py").exists()
+    assert not extra, f"keel/web/ has {extra}: GUIDE §2 names, pages/, templates/, static/ only."
+
+
 def test_unexpected_entries__invented_module_and_dir__reported(tmp_path: Path) -> None:
     # Given a domain with the allowed files, a split-up service, templates and two inventions
     for name in ("__init__.py", "models.py", "rules.py", "helpers.py"):

@@ -35,6 +35,20 @@ PUBLIC: dict[str, str] = {
     "POST /api/v1/notifications/unsubscribe": "RFC 8058 one-click from a mail client: token",
 }
 
+#: Pages (keel.web) anyone may open, each with why. Every other page declares its guard
+#: (``WebActor``, ``WebMember``, ``web_requires(...)``). Operational routes are not pages.
+PUBLIC_PAGES: dict[str, str] = {
+    "GET /": "the landing page with the public pricing",
+    "GET /signup": "sign-up form: the visitor has no account yet",
+    "POST /signup": "sign-up: no account yet (CSRF token and the per-IP auth budget apply)",
+    "GET /login": "login form",
+    "POST /login": "exchanges email and password for a session (CSRF, per-IP budget)",
+    "GET /login/mfa": "second login step: the pending MFA token in the signed cookie",
+    "POST /login/mfa": "second login step: the pending MFA token is the proof (CSRF)",
+    "POST /logout": "ends the cookie's session if there is one; harmless without (CSRF)",
+}
+NOT_PAGES = ("/api/", "/health", "/ready", "/metrics", "/problems/", "/.well-known/")
+
 #: Requirements that prove nothing about the organization in the path.
 LOGIN_ONLY = frozenset({"authenticated"})
 
@@ -100,6 +114,38 @@ def test_org_routes__each__requires_membership_or_a_permission(app: FastAPI) -> 
         f"{weak} take an {{org_id}} but require only a login: depend on OrgMember or a "
         "requires(...) alias so the caller's membership is proven (404 for other tenants)."
     )
+
+
+def page_requirements(app: FastAPI) -> dict[str, set[str]]:
+    """``"METHOD /path"`` -> requirement names, for the web pages (every non-API route)."""
+    found: dict[str, set[str]] = {}
+    for path, route in api_routes(app.router.routes):
+        if path.startswith(NOT_PAGES):
+            continue
+        names = {
+            REQUIREMENTS[call]
+            for call in dependency_calls(route.dependant)
+            if isinstance(call, Hashable) and call in REQUIREMENTS
+        }
+        for method in sorted(route.methods or ()):
+            found[f"{method} {path}"] = names
+    return found
+
+
+def test_pages__each__guarded_or_listed_public(app: FastAPI) -> None:
+    # Given every page route of the application
+    pages = page_requirements(app)
+    assert "GET /app/{org_id}/dashboard" in pages, "no page found: the walk is broken"
+    # Then each declares a guard or is public with a reason, and the list is not stale
+    unguarded = sorted(key for key, names in pages.items() if not names and key not in PUBLIC_PAGES)
+    assert not unguarded, (
+        f"{unguarded} depend on no requirement: add WebActor, WebMember or a web_requires(...) "
+        "alias to the signature, or list the page in PUBLIC_PAGES with the reason."
+    )
+    stale = sorted(key for key in PUBLIC_PAGES if key not in pages or pages[key])
+    assert not stale, f"{stale} are listed in PUBLIC_PAGES but missing or guarded; remove them."
+    weak = sorted(k for k, names in pages.items() if "{org_id}" in k and not names - LOGIN_ONLY)
+    assert not weak, f"{weak} take an {{org_id}} but require only a login: use WebMember."
 
 
 def test_route_requirements__unguarded_probe__reported() -> None:

@@ -1,0 +1,95 @@
+"""The signed-in product under ``/app``: the dashboard of an organization and the document
+form on it. Another tenant's organization is the 404 page (``WebMember``)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from keel.access.schemas import OrgAccess
+from keel.kit.deps import DbSession
+from keel.kit.problems import validation_errors
+from keel.projects.schemas import DocumentCreate
+from keel.users.models import User
+from keel.web import rules, service
+from keel.web.dependencies import CanWriteDocumentsPage, WebForm, WebMember, WebState, WebUser
+from keel.web.pages.render import redirect, render
+
+router = APIRouter(prefix="/app")
+
+
+@router.get("")
+async def app_home(request: Request, state: WebState, user: WebUser, db: DbSession) -> Response:
+    org_id = await service.first_organization(db, user.id)
+    if org_id is None:
+        return render(request, "pages/no_organization.html", state, user=user, org=None)
+    return redirect(request, _dashboard_url(org_id))
+
+
+@router.get("/{org_id}/dashboard")
+async def dashboard(
+    request: Request,
+    *,
+    org_id: uuid.UUID,
+    state: WebState,
+    org: WebMember,
+    user: WebUser,
+    db: DbSession,
+) -> Response:
+    return await _dashboard_page(request, state, org, user, db)
+
+
+@router.post("/{org_id}/documents")
+async def create_document(
+    request: Request,
+    *,
+    org_id: uuid.UUID,
+    state: WebState,
+    form: WebForm,
+    org: CanWriteDocumentsPage,
+    user: WebUser,
+    db: DbSession,
+) -> Response:
+    title = form.get("title", "")
+    try:
+        data = DocumentCreate(title=title, body=form.get("body", ""))
+    except ValidationError as exc:
+        errors = rules.field_errors(validation_errors(exc.errors()))
+        return await _dashboard_page(
+            request, state, org, user, db, status_code=422, errors=errors, values={"title": title}
+        )
+    await service.add_document(db, org, data)
+    return redirect(request, _dashboard_url(org_id))
+
+
+async def _dashboard_page(
+    request: Request,
+    state: rules.WebSession,
+    org: OrgAccess,
+    user: User,
+    db: DbSession,
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    view = await service.dashboard(db, org, user)
+    return render(
+        request,
+        "pages/dashboard.html",
+        state,
+        status_code=status_code,
+        user=user,
+        org=view.organization,
+        project=view.project,
+        documents=view.documents,
+        errors=errors or {},
+        values=values or {},
+    )
+
+
+def _dashboard_url(org_id: uuid.UUID) -> str:
+    return f"/app/{org_id}/dashboard"
