@@ -123,3 +123,35 @@ def test_price_text__cents__whole_units_and_symbol(cents: int, currency: str, te
 def test_cookie_name__development__bare_else_host_prefixed() -> None:
     assert rules.cookie_name(development=True) == "keel_session"
     assert rules.cookie_name(development=False) == "__Host-keel_session"
+
+
+def test_plan_lines__limits_switches_and_levels__readable_in_order() -> None:
+    # Given a plan's features and the plans domain's wording
+    features = {
+        "max_users": 5,
+        "max_api_calls_per_month": 10_000,
+        "max_projects": -1,
+        "api_access": True,
+        "sso": False,
+        "audit_logs": False,
+        "audit_retention_days": 7,
+        "sla_guarantee": "99.9%",
+    }
+    labels = {"max_users": "users", "max_api_calls_per_month": "API calls a month"}
+    labels |= {"max_projects": "projects", "api_access": "API access", "sla_guarantee": "SLA"}
+    # When it is written for the pricing table
+    lines = rules.plan_lines(features, lambda name: labels.get(name, name))
+    # Then limits come first with thousands separated and -1 unlimited, then what it includes;
+    # audit history is not offered without the audit log, and absent switches are left out
+    assert lines == [
+        "5 users",
+        "10,000 API calls a month",
+        "Unlimited projects",
+        "API access",
+        "SLA: 99.9%",
+    ]
+
+
+def test_plan_lines__audit_log_included__its_history_listed() -> None:
+    lines = rules.plan_lines({"audit_logs": True, "audit_retention_days": 90}, str)
+    assert lines == ["90 audit_retention_days", "audit_logs"]

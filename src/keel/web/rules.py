@@ -17,7 +17,7 @@ import hmac
 import json
 import secrets
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -133,6 +133,30 @@ def price_text(cents: int, currency: str) -> str:
     symbol = {"usd": "$", "eur": "€", "gbp": "£"}.get(currency.lower(), currency.upper() + " ")
     whole, rest = divmod(cents, 100)
     return f"{symbol}{whole:,}" + (f".{rest:02d}" if rest else "")
+
+
+def plan_lines(features: Mapping[str, Any], label: Callable[[str], str]) -> list[str]:
+    """A plan's features as the pricing table reads them: limits first ("10,000 API calls a
+    month", "Unlimited projects"), then what the plan includes. ``label`` names a feature
+    (the plans domain's wording, shared with its refusals)."""
+    limits = [
+        _limit_line(value, label(name))
+        for name, value in features.items()
+        if isinstance(value, int)
+        and not isinstance(value, bool)
+        and not (name == "audit_retention_days" and not features.get("audit_logs"))
+    ]
+    switches = [label(name) for name, value in features.items() if value is True]
+    texts = [
+        f"{label(name)}: {value}"
+        for name, value in features.items()
+        if isinstance(value, str) and value.lower() != "none"
+    ]
+    return limits + switches + texts
+
+
+def _limit_line(value: int, noun: str) -> str:
+    return f"Unlimited {noun}" if value < 0 else f"{value:,} {noun}"
 
 
 def _state(fields: dict[str, str]) -> WebSession:

@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from keel.config import Settings
 from keel.kit.deps import get_resources
+from keel.plans import service as plans_service
 from keel.web import rules
 
 WEB = Path(__file__).resolve().parents[1]
@@ -27,6 +28,9 @@ environment = Environment(
 )
 environment.filters["price"] = lambda plan: rules.price_text(
     plan.price_monthly_cents, plan.currency
+)
+environment.filters["plan_lines"] = lambda features: rules.plan_lines(
+    features, plans_service.limit_label
 )
 
 
