@@ -37,6 +37,13 @@ class Inbox:
     messages: list[EmailMessage] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
 
+    @staticmethod
+    def text_of(message: EmailMessage) -> str:
+        """The plain-text part of ``message``; fails the test when there is none."""
+        part = message.get_body(("plain",))
+        assert part is not None, "the message has no text/plain part"
+        return str(part.get_content())
+
     def titled(self, subject: str) -> EmailMessage:
         """The one message with ``subject`` (sign-up also sends a welcome mail, say)."""
         [message] = [m for m in self.messages if m["Subject"] == subject]

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.config import Settings
 from keel.kit.deps import Resources
-from keel.organizations.dependencies import rate_limited
+from keel.organizations.dependencies import WithinGenerateLimit
 from tests.helpers.app import client_for
 from tests.helpers.tenancy import make_caller, make_org, make_platform_owner
 from tests.kit.test_http import RATE_LIMIT_HEADERS as CONTRACT_HEADERS
@@ -79,7 +79,7 @@ generate_probe = APIRouter()
 
 
 @generate_probe.get("/orgs/{org_id}/probe/generate")
-async def probe_generate(org: rate_limited("generate")) -> dict[str, str]:  # type: ignore[valid-type]  # an alias built at import, like requires(...)
+async def probe_generate(org: WithinGenerateLimit) -> dict[str, str]:
     return {"org": str(org.org_id)}
 
 

@@ -136,5 +136,9 @@ CanReadTeams = requires("team:read")
 CanManageTeams = requires("team:write")
 CanManageAccess = requires("settings:update")
 CanReadAuditLog = requires("audit:read")
+#: Membership plus the plan's per-organization limit of these endpoint groups (AI generation,
+#: analytics); their routes arrive with those domains.
+WithinGenerateLimit = rate_limited("generate")
+WithinAnalyticsLimit = rate_limited("analytics")
 CanReadWebhooks = requires("webhooks:read")
 CanManageWebhooks = requires("webhooks:write")
