@@ -19,8 +19,7 @@ from keel.config import Settings
 from keel.events.models import EventRecord
 from keel.kit import clock
 from keel.kit.deps import Resources
-from keel.kit.repository import InvalidCursor, Repository
-from keel.kit.repository import _decode_cursor as decode_cursor
+from keel.kit.repository import InvalidCursor, Repository, decode_cursor
 from keel.kit.routing import api_router
 from keel.kit.schemas import PageParams, Pagination
 from keel.organizations.models import Organization

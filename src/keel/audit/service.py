@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import json
@@ -36,7 +35,7 @@ from keel.audit.schemas import (
 from keel.kit import clock
 from keel.kit.db import Database
 from keel.kit.ids import new_id
-from keel.kit.repository import InvalidCursor, Window
+from keel.kit.repository import Window, decode_cursor, encode_cursor, invalid_cursor
 from keel.kit.schemas import PageParams
 
 VERIFY_BATCH = 2000
@@ -98,13 +97,13 @@ async def list_entries(
     session: AsyncSession, org: OrgAccess, filters: AuditFilters, page: PageParams
 ) -> Window[AuditEntryRead]:
     _check(filters)
-    before = _decode_cursor(page.cursor) if page.cursor else None
+    before = _before_seq(page.cursor) if page.cursor else None
     rows = await repository.page(
         session, org.org_id, filters, before_seq=before, limit=page.limit + 1
     )
     items = [_read(*row) for row in rows[: page.limit]]
     more = len(rows) > page.limit
-    return Window(items=items, next_cursor=_encode_cursor(items[-1].seq) if more else None)
+    return Window(items=items, next_cursor=encode_cursor([items[-1].seq]) if more else None)
 
 
 def _check(filters: AuditFilters) -> None:
@@ -138,21 +137,12 @@ def _read(entry: AuditLog, email: str | None, name: str | None) -> AuditEntryRea
     )
 
 
-def _encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps([seq]).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        [seq] = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < 2**63:
-            raise ValueError("not a sequence number")
-        return seq
-    except (ValueError, TypeError) as exc:
-        raise InvalidCursor(
-            "The cursor is not valid; request the first page without one.",
-            errors=[{"field": "query.cursor", "message": "not a cursor issued by this API"}],
-        ) from exc
+def _before_seq(cursor: str) -> int:
+    """The shared keyset cursor, holding one ``seq``; chains start at 1."""
+    [seq] = decode_cursor(cursor, [AuditLog.seq])
+    if seq < 1:
+        raise invalid_cursor()
+    return int(seq)
 
 
 async def record_export(

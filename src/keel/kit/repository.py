@@ -73,7 +73,7 @@ class Repository(Generic[M]):
         keys = [order_by, self.model.id] if order_by is not None else [self.model.id]
         if page.cursor is not None:
             after = tuple_(*keys)
-            values = _decode_cursor(page.cursor, keys)
+            values = decode_cursor(page.cursor, keys)
             # Bound with the columns' own types, so SQLite compares like with like.
             bound = tuple_(*(literal(v, type_=k.type) for v, k in zip(values, keys, strict=True)))
             stmt = stmt.where(after < bound if descending else after > bound)
@@ -81,9 +81,7 @@ class Repository(Generic[M]):
         rows: list[M] = list((await self.session.scalars(stmt.limit(page.limit + 1))).all())
         items = rows[: page.limit]
         has_more = len(rows) > page.limit
-        next_cursor = (
-            _encode_cursor([getattr(items[-1], k.key) for k in keys]) if has_more else None
-        )
+        next_cursor = encode_cursor([getattr(items[-1], k.key) for k in keys]) if has_more else None
         return Window(items=items, next_cursor=next_cursor)
 
 
@@ -108,7 +106,8 @@ class TenantRepository(Repository[M]):
         return await super().add(obj)
 
 
-def _encode_cursor(values: list[Any]) -> str:
+def encode_cursor(values: list[Any]) -> str:
+    """The opaque ``next_cursor`` of a keyset page: the last row's sort values."""
     plain = [
         v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, uuid.UUID) else v
         for v in values
@@ -116,17 +115,22 @@ def _encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, keys: list[InstrumentedAttribute[Any]]) -> list[Any]:
+def decode_cursor(cursor: str, keys: list[InstrumentedAttribute[Any]]) -> list[Any]:
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(raw, list) or len(raw) != len(keys):
             raise ValueError("wrong shape")
         return [_coerce(value, key) for value, key in zip(raw, keys, strict=True)]
     except (ValueError, TypeError) as exc:
-        raise InvalidCursor(
-            "The cursor is not valid; request the first page without one.",
-            errors=[{"field": "query.cursor", "message": "not a cursor issued by this API"}],
-        ) from exc
+        raise invalid_cursor() from exc
+
+
+def invalid_cursor() -> InvalidCursor:
+    """The one refusal of a cursor this API did not issue (or one a caller narrowed further)."""
+    return InvalidCursor(
+        "The cursor is not valid; request the first page without one.",
+        errors=[{"field": "query.cursor", "message": "not a cursor issued by this API"}],
+    )
 
 
 def _coerce(value: Any, key: InstrumentedAttribute[Any]) -> Any:
