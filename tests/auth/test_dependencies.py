@@ -10,10 +10,11 @@ import pytest
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keel.auth.dependencies import SESSION_COOKIE, CurrentActor, actor_for_token
+from keel.auth.dependencies import CurrentActor, actor_for_token
 from keel.config import Settings
 from keel.kit.deps import AppResources, DbSession, Resources
 from keel.kit.routing import api_router
+from keel.web.rules import SESSION_COOKIE
 from tests.auth.helpers_tokens import bearer, create_user, logged_in
 from tests.helpers.app import client_for
 

@@ -42,16 +42,11 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-#: The web pages' session cookie (issue "web"): it carries the same access token, so a browser
-#: and an API client of one session resolve to the same Actor through :func:`actor_for_token`.
-#: The API itself reads only the Authorization header (cookies there would need CSRF tokens).
-SESSION_COOKIE = "__Host-keel_session"
-
-
 @requirement("authenticated")
 async def current_actor(request: Request, db: DbSession, resources: AppResources) -> Actor:
-    """A user's access token, or an organization's API key (``Bearer keel_...``): keys are
-    accepted in the Authorization header only, never from the web session cookie."""
+    """A user's access token, or an organization's API key (``Bearer keel_...``), from the
+    Authorization header only: the API never reads the web's session cookie (cookies there
+    would need CSRF tokens; the pages resolve the same Actor in ``keel.web``)."""
     token = bearer_token(request)
     if api_keys.looks_like_key(token):
         return await actor_for_api_key(request, token, db=db, resources=resources)
