@@ -30,6 +30,7 @@ from keel.plans import service as plans_service
 from keel.users.models import ACTIVE, User
 from keel.web import rules, service
 from keel.web.errors import CsrfFailed, SignInRequired
+from keel.web.service import shell
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 #: Fields one form may carry: the largest has a handful; more is an attack on the parser.
@@ -150,6 +151,22 @@ def web_requires(permission: str) -> Any:
 
 
 CanWriteDocumentsPage = web_requires("documents:write")
+
+
+async def org_shell(org: WebMember, user: WebUser, db: DbSession) -> shell.Shell:
+    """The frame of a page about one organization (``/app/{org_id}/...``)."""
+    return await shell.for_org(db, user, org)
+
+
+OrgShell = Annotated[shell.Shell, Depends(org_shell)]
+
+
+async def user_shell(user: WebUser, db: DbSession) -> shell.Shell:
+    """The frame of a page of the user's own (``/app/settings/...``, notifications)."""
+    return await shell.for_user(db, user)
+
+
+UserShell = Annotated[shell.Shell, Depends(user_shell)]
 
 
 def signing_key(resources: Resources) -> bytes:

@@ -21,12 +21,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 #: Outside development: a ``__Host-`` cookie (Secure, Path=/, no Domain) cannot be set or
 #: shadowed by a sibling subdomain. Development serves plain http, where Secure cookies are
 #: dropped, so it uses the bare name.
 SESSION_COOKIE = "__Host-keel_session"
 DEV_SESSION_COOKIE = "keel_session"
+#: A one-time message for the page after a redirect ("Project created"), shown as a toast.
+NOTICE_COOKIE = "keel_notice"
+_NOTICE_LABEL = b"notice:"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 _KEY_LABEL = b"keel-web-session-v1"
@@ -99,6 +103,24 @@ def decode(value: str | None, key: bytes) -> WebSession | None:
         return None
 
 
+def encode_notice(text: str, key: bytes) -> str:
+    """Signed, so another site's cookie (or a sibling subdomain's) cannot put words on a page."""
+    payload = _b64(text[:300].encode())
+    return f"{payload}.{_b64(_sign(key, _NOTICE_LABEL.decode() + payload))}"
+
+
+def decode_notice(value: str | None, key: bytes) -> str | None:
+    if not value or value.count(".") != 1:
+        return None
+    payload, signature = value.split(".")
+    try:
+        if not hmac.compare_digest(_unb64(signature), _sign(key, _NOTICE_LABEL.decode() + payload)):
+            return None
+        return _unb64(payload).decode()
+    except (ValueError, binascii.Error):
+        return None
+
+
 def csrf_token(state: WebSession, key: bytes) -> str:
     return _b64(hmac.new(key, _CSRF_LABEL + state.nonce.encode(), hashlib.sha256).digest())
 
@@ -153,6 +175,34 @@ def plan_lines(features: Mapping[str, Any], label: Callable[[str], str]) -> list
         if isinstance(value, str) and value.lower() != "none"
     ]
     return limits + switches + texts
+
+
+def upgrade_links(path: str, referer: str | None) -> dict[str, str]:
+    """Where the upgrade prompt of a refusal on ``path`` leads: "Upgrade now" to the plan
+    page of the organization in the path (``/app/{org_id}/...``), "Maybe later" back to the
+    page the form was on when the browser said so (same site only), else to the app."""
+    parts = path.split("/")
+    org = parts[2] if len(parts) > 2 and parts[1] == "app" and _is_uuid(parts[2]) else None
+    return {
+        "upgrade": f"/app/{org}/plan" if org else "/app",
+        "back": _same_site_path(referer) if referer else "/app",
+    }
+
+
+def _same_site_path(referer: str) -> str:
+    """The path (and query) of a Referer, which is only ever used as a relative link: the host
+    it names is ignored, so it cannot send anyone to another site."""
+    parts = urlsplit(referer)
+    path = parts.path if parts.path.startswith("/") and not parts.path.startswith("//") else "/app"
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _limit_line(value: int, noun: str) -> str:

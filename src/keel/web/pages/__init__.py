@@ -8,13 +8,19 @@ from fastapi.staticfiles import StaticFiles
 
 from keel.web.dependencies import csrf_guard
 from keel.web.errors import SignInRequired
-from keel.web.pages import app, public
+from keel.web.pages import accounts, admin, app, members, organization, public, settings, workspace
 from keel.web.pages.problems import HtmlProblemPages, sign_in_redirect
 from keel.web.pages.render import STATIC
 
 router = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
 router.include_router(public.router)
+router.include_router(accounts.router)
 router.include_router(app.router)
+router.include_router(workspace.router)
+router.include_router(settings.router)
+router.include_router(members.router)
+router.include_router(organization.router)
+router.include_router(admin.router)
 
 __all__ = ["HtmlProblemPages", "install", "router"]
 

@@ -13,10 +13,17 @@ from keel.access.schemas import OrgAccess
 from keel.kit.deps import DbSession
 from keel.kit.problems import validation_errors
 from keel.projects.schemas import DocumentCreate
-from keel.users.models import User
 from keel.web import rules, service
-from keel.web.dependencies import CanWriteDocumentsPage, WebForm, WebMember, WebState, WebUser
+from keel.web.dependencies import (
+    CanWriteDocumentsPage,
+    OrgShell,
+    WebForm,
+    WebMember,
+    WebState,
+    WebUser,
+)
 from keel.web.pages.render import redirect, render
+from keel.web.service.shell import Shell
 
 router = APIRouter(prefix="/app")
 
@@ -37,9 +44,10 @@ async def dashboard(
     state: WebState,
     org: WebMember,
     user: WebUser,
+    shell: OrgShell,
     db: DbSession,
 ) -> Response:
-    return await _dashboard_page(request, state, org, user, db)
+    return await _dashboard_page(request, state, org=org, shell=shell, db=db)
 
 
 @router.post("/{org_id}/documents")
@@ -51,6 +59,7 @@ async def create_document(
     form: WebForm,
     org: CanWriteDocumentsPage,
     user: WebUser,
+    shell: OrgShell,
     db: DbSession,
 ) -> Response:
     title = form.get("title", "")
@@ -59,31 +68,38 @@ async def create_document(
     except ValidationError as exc:
         errors = rules.field_errors(validation_errors(exc.errors()))
         return await _dashboard_page(
-            request, state, org, user, db, status_code=422, errors=errors, values={"title": title}
+            request,
+            state,
+            org=org,
+            shell=shell,
+            db=db,
+            status_code=422,
+            errors=errors,
+            values={"title": title},
         )
     await service.add_document(db, org, data)
-    return redirect(request, _dashboard_url(org_id))
+    return redirect(request, _dashboard_url(org_id), notice=f"Document “{data.title}” added.")
 
 
 async def _dashboard_page(
     request: Request,
     state: rules.WebSession,
-    org: OrgAccess,
-    user: User,
-    db: DbSession,
     *,
+    org: OrgAccess,
+    shell: Shell,
+    db: DbSession,
     status_code: int = 200,
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
 ) -> Response:
-    view = await service.dashboard(db, org, user)
+    view = await service.dashboard(db, org, shell.user)
     return render(
         request,
         "pages/dashboard.html",
         state,
         status_code=status_code,
-        user=user,
-        org=view.organization,
+        shell=shell,
+        nav="dashboard",
         project=view.project,
         documents=view.documents,
         errors=errors or {},

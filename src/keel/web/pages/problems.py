@@ -58,7 +58,12 @@ def _is_problem(message: Message) -> bool:
 
 async def _send_page(scope: Scope, send: Send, start: Message, body: bytes) -> None:
     headers = MutableHeaders(raw=list(start["headers"]))
-    page = render_problem(_problem(body, start["status"]), headers.get("x-request-id"))
+    page = render_problem(
+        _problem(body, start["status"]),
+        headers.get("x-request-id"),
+        path=scope["path"],
+        referer=Headers(scope=scope).get("referer"),
+    )
     headers["content-type"] = HTML_TYPE
     headers["content-length"] = str(len(page))
     await send({"type": "http.response.start", "status": start["status"], "headers": headers.raw})
@@ -75,13 +80,22 @@ def _problem(body: bytes, status: int) -> dict[str, Any]:
     return problem
 
 
-def render_problem(problem: dict[str, Any], request_id: str | None) -> bytes:
+def render_problem(
+    problem: dict[str, Any],
+    request_id: str | None,
+    *,
+    path: str = "/",
+    referer: str | None = None,
+) -> bytes:
+    """The problem as a page; a plan gate's 402 opens the upgrade prompt, whose "Upgrade now"
+    leads to the plan page of the organization in ``path``."""
     html = environment.get_template("pages/problem.html").render(
         problem=problem,
         status=int(problem.get("status") or 500),
         request_id=request_id,
         fields=rules.field_errors(problem.get("errors") or []),
         signed_in=False,
+        upgrade=rules.upgrade_links(path, referer) if problem.get("status") == 402 else None,
     )
     return html.encode()
 

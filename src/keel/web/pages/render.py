@@ -44,20 +44,46 @@ def render(
 ) -> HTMLResponse:
     settings = get_resources(request).settings
     key = rules.signing_key(settings.secret_key.get_secret_value())
+    notice = rules.decode_notice(request.cookies.get(rules.NOTICE_COOKIE), key)
+    toasts = [*context.pop("toasts", []), *([notice] if notice else [])]
     html = environment.get_template(template).render(
-        csrf_token=rules.csrf_token(state, key), signed_in=state.signed_in, **context
+        csrf_token=rules.csrf_token(state, key),
+        signed_in=state.signed_in,
+        toasts=toasts,
+        **context,
     )
     response = HTMLResponse(html, status_code=status_code)
     if state.fresh:
         set_session(response, state, settings)
+    if rules.NOTICE_COOKIE in request.cookies:
+        response.delete_cookie(rules.NOTICE_COOKIE, path="/")
     return response
 
 
-def redirect(request: Request, url: str, state: rules.WebSession | None = None) -> RedirectResponse:
-    """303 See Other: after a POST the browser GETs ``url`` (post/redirect/get)."""
+def redirect(
+    request: Request,
+    url: str,
+    state: rules.WebSession | None = None,
+    *,
+    notice: str | None = None,
+) -> RedirectResponse:
+    """303 See Other: after a POST the browser GETs ``url`` (post/redirect/get); ``notice``
+    is shown there once, as a toast ("Project created")."""
+    settings = get_resources(request).settings
     response = RedirectResponse(url, status_code=303)
     if state is not None and state.fresh:
-        set_session(response, state, get_resources(request).settings)
+        set_session(response, state, settings)
+    if notice:
+        key = rules.signing_key(settings.secret_key.get_secret_value())
+        response.set_cookie(
+            rules.NOTICE_COOKIE,
+            rules.encode_notice(notice, key),
+            max_age=60,
+            path="/",
+            secure=not settings.is_development,
+            httponly=True,
+            samesite="lax",
+        )
     return response
 
 

@@ -16,12 +16,15 @@
   document.addEventListener("DOMContentLoaded", function () {
     var button = document.getElementById("theme-toggle");
     if (!button) { return; }
+    function label() {
+      button.textContent = current() === "dark" ? "Switch to light theme" : "Switch to dark theme";
+    }
     button.hidden = false;
-    button.setAttribute("aria-pressed", String(current() === "dark"));
+    label();
     button.addEventListener("click", function () {
       var next = current() === "dark" ? "light" : "dark";
       root.setAttribute("data-theme", next);
-      button.setAttribute("aria-pressed", String(next === "dark"));
+      label();
       try { localStorage.setItem("keel-theme", next); } catch (e) { /* storage off */ }
     });
   });
