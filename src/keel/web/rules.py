@@ -193,7 +193,9 @@ def _same_site_path(referer: str) -> str:
     """The path (and query) of a Referer, which is only ever used as a relative link: the host
     it names is ignored, so it cannot send anyone to another site."""
     parts = urlsplit(referer)
-    path = parts.path if parts.path.startswith("/") and not parts.path.startswith("//") else "/app"
+    path = parts.path
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/app"  # "//host" and "/\\host" are another site to a browser
     return path + (f"?{parts.query}" if parts.query else "")
 
 
