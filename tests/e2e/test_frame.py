@@ -74,3 +74,17 @@ async def test_open_menus__axe_wcag21aa__no_violations(
     await screenshot(member_page, "frame-menus-open")
     violations = await axe_violations(member_page)
     assert not violations, describe(violations)
+
+
+@pytest.mark.parametrize("path", ["/", "/signup", "dashboard"])
+async def test_text_at_200_percent__no_horizontal_scroll(
+    member_page: Page, member: Member, path: str
+) -> None:
+    """WCAG 1.4.4: text resized to 200 % (the root font size doubled, as a browser's text
+    zoom does) loses nothing: the page reflows instead of scrolling sideways."""
+    await member_page.goto(member.dashboard if path == "dashboard" else path)
+    await member_page.evaluate("() => { document.documentElement.style.fontSize = '200%' }")
+    overflow = await member_page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{path}: {overflow}px of horizontal scroll at 200 % text"
