@@ -46,6 +46,16 @@ PUBLIC_PAGES: dict[str, str] = {
     "GET /login/mfa": "second login step: the pending MFA token in the signed cookie",
     "POST /login/mfa": "second login step: the pending MFA token is the proof (CSRF)",
     "POST /logout": "ends the cookie's session if there is one; harmless without (CSRF)",
+    "GET /verify-email": "emailed link: shows a button; nothing happens on GET (link scanners)",
+    "POST /verify-email": "emailed link: its token is the credential (CSRF, per-IP budget)",
+    "POST /verify-email/resend": "asks for a new link; same page for any address (CSRF, budget)",
+    "GET /password/forgot": "the visitor cannot log in: the form asking for a reset link",
+    "POST /password/forgot": "same page for any address (CSRF, per-IP budget and throttle)",
+    "GET /reset-password": "emailed link: the new-password form around its token",
+    "POST /reset-password": "emailed link: the reset token is the credential (CSRF, budget)",
+    "GET /unlock": "emailed link: shows a button; nothing happens on GET (link scanners)",
+    "POST /unlock": "emailed link: the unlock token is the credential (CSRF, per-IP budget)",
+    "GET /invitations/accept": "emailed link: names what it offers; accepting needs a login",
 }
 NOT_PAGES = ("/api/", "/health", "/ready", "/metrics", "/problems/", "/.well-known/")
 

@@ -196,3 +196,35 @@ async def test_ensure_admin_may_act__grace_over__enrollment_required(
         await mfa.ensure_admin_may_act(
             db, user, admin_since=clock.now() - timedelta(days=8), grace_days=7
         )
+
+
+async def test_enabled_among__confirmed_pending_and_none__only_confirmed(
+    db: AsyncSession, keyring: KeyRing
+) -> None:
+    # Given a user with MFA confirmed, one who only started enrolling, and one without
+    confirmed, _secret, _codes = await enrolled(db, keyring)
+    started = await new_user(db, email="started@example.com")
+    await mfa.start_enrollment(db, Actor.system(), started, keyring=keyring)
+    without = await new_user(db, email="without@example.com")
+    # When asked about all three (and about nobody)
+    found = await mfa.enabled_among(db, [confirmed.id, started.id, without.id])
+    # Then only the confirmed one has MFA on
+    assert found == {confirmed.id}
+    assert await mfa.enabled_among(db, []) == set()
+
+
+async def test_pending_enrollment__started_then_confirmed__same_secret_then_none(
+    db: AsyncSession, keyring: KeyRing
+) -> None:
+    # Given a user who has not started, then one who started enrolling
+    user = await new_user(db, email="pending@example.com")
+    assert await mfa.pending_enrollment(db, user, keyring=keyring) is None
+    started = await mfa.start_enrollment(db, Actor.system(), user, keyring=keyring)
+    # When the pending enrollment is read back
+    pending = await mfa.pending_enrollment(db, user, keyring=keyring)
+    # Then it is the one started (same secret, URI and QR code), until it is confirmed
+    assert pending == started
+    await mfa.confirm_enrollment(
+        db, Actor.system(), user, code=code_at(started.secret), keyring=keyring
+    )
+    assert await mfa.pending_enrollment(db, user, keyring=keyring) is None

@@ -12,13 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from keel.config import Settings
 from keel.kit import tenancy
 from keel.kit.db import Database
-from keel.organizations.errors import LastAdmin, RoleTooHigh
+from keel.kit.schemas import PageParams
+from keel.organizations.errors import LastAdmin, ObjectNotFound, RoleTooHigh
 from keel.organizations.models import Membership, Organization
 from keel.organizations.schemas import MemberUpdate
 from keel.organizations.service import members
 from keel.users.models import User
 from tests.conftest import requires_postgres
-from tests.helpers.tenancy import access_for, add_member, make_org, make_user
+from tests.helpers.tenancy import access_for, add_member, make_org, make_team, make_user
 from tests.organizations.builders import grant_custom_role
 
 
@@ -100,3 +101,37 @@ async def test_admin_contacts__admins_members_and_disabled__active_admins_only(
     contacts = await members.admin_contacts(db, org.id)
     # Then only the active admin is named
     assert [(c.user_id, c.email) for c in contacts] == [(founder.id, founder.email)]
+
+
+async def test_list_page__team_id__only_that_teams_members(db: AsyncSession) -> None:
+    # Given an organization with one member in a team and one outside it
+    admin = await make_user(db)
+    org = await make_org(db, admin)
+    team = await make_team(db, org)
+    inside, outside = await make_user(db), await make_user(db)
+    await add_member(db, org, inside, team=team)
+    await add_member(db, org, outside)
+    access = await access_for(db, admin, org)
+    # When the team's members are listed, and everyone
+    of_team = await members.list_page(db, access, PageParams(), team_id=team.id)
+    everyone = await members.list_page(db, access, PageParams())
+    # Then the team's list has its member alone; the whole list has all three
+    assert [m.user_id for m in of_team.items] == [inside.id]
+    assert {m.user_id for m in everyone.items} == {admin.id, inside.id, outside.id}
+
+
+async def test_get__member_of_this_org__read_another_tenants__not_found(db: AsyncSession) -> None:
+    # Given a member here, and a member of another organization
+    admin = await make_user(db)
+    org = await make_org(db, admin)
+    mary = await make_user(db, name="Mary")
+    await add_member(db, org, mary, role="user")
+    stranger = await make_user(db)
+    await add_member(db, await make_org(db, await make_user(db)), stranger)
+    access = await access_for(db, admin, org)
+    # When each is read through this organization
+    read = await members.get(db, access, mary.id)
+    # Then the member is found, the stranger is not (as for any other tenant's object)
+    assert (read.user_id, read.name, read.role) == (mary.id, "Mary", "user")
+    with pytest.raises(ObjectNotFound):
+        await members.get(db, access, stranger.id)

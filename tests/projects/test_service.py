@@ -428,3 +428,24 @@ def test_workspace__dataclass__has_every_role() -> None:
         "user",
         "guest",
     }
+
+
+async def test_list_projects__name_search__case_insensitive_wildcards_literal(
+    db: AsyncSession, settings: Settings
+) -> None:
+    # Given three projects of one organization
+    ws = await make_workspace(db, settings)
+    admin = await ws.access(db, ws.admin)
+    roadmap = await make_project(db, admin, name="Product Roadmap")
+    done = await make_project(db, admin, name="100% done")
+    await make_project(db, admin, name="Budget")
+
+    async def found(q: str) -> list[uuid.UUID]:
+        window = await service.list_projects(db, admin, ProjectFilters(q=q), PageParams())
+        return [p.id for p in window.items]
+
+    # When searching by part of a name, Then case does not matter
+    assert await found("roadMAP") == [roadmap.id]
+    # And LIKE wildcards are plain characters: "%" finds only the name holding one
+    assert await found("%") == [done.id]
+    assert await found("_") == []

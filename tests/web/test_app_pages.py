@@ -132,6 +132,9 @@ async def test_app__session_revoked_elsewhere__back_to_login(
     # Then its cookie no longer opens the app
     response = await browser.get("/app")
     assert response.status_code == 303 and response.headers["location"] == "/login"
+    # And the login page shows its form (the dead session's cookie is gone: no loop back to /app)
+    login = await browser.get("/login")
+    assert login.status_code == 200, login.headers.get("location")
 
 
 async def test_app__no_organization__empty_state(

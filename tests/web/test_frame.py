@@ -7,17 +7,32 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from keel.kit import tenancy
 from keel.notifications import service as notifications_service
+from keel.organizations.models import Membership
 from keel.web import rules
 from keel.web.pages.problems import render_problem
 from tests.helpers.tenancy import add_member, make_org, make_user
 from tests.web.helpers import csrf_of, log_in, sign_up, text_at
 
 ADMIN_ONLY = ("nav-members", "nav-teams", "nav-access", "nav-plan", "nav-audit", "nav-webhooks")
+
+
+async def membership_of(db: AsyncSession, org_id: uuid.UUID, user_id: uuid.UUID) -> Membership:
+    await tenancy.enter_tenant(db, org_id)
+    found = await db.scalar(
+        select(Membership).where(
+            Membership.organization_id == org_id, Membership.user_id == user_id
+        )
+    )
+    assert found is not None
+    return found
 
 
 def nav_ids(html: str, prefix: str) -> set[str]:
@@ -115,7 +130,7 @@ def test_upgrade_links__org_plan_page_and_same_site_back() -> None:
         f"/app/{org}/projects", f"https://evil.example/app/{org}/projects?q=a"
     )
     # "Maybe later" keeps only the path: the Referer's host is never a link target
-    assert links == {"upgrade": f"/app/{org}/plan", "back": f"/app/{org}/projects?q=a"}
+    assert links == {"upgrade": f"/app/{org}/plan#upgrade", "back": f"/app/{org}/projects?q=a"}
     assert rules.upgrade_links("/signup", None) == {"upgrade": "/app", "back": "/app"}
     assert rules.upgrade_links("/app/not-a-uuid/x", "//evil.example/x")["back"] == "/x"
     assert rules.upgrade_links("/app/x", "https://keel.test/\\evil.example/")["back"] == "/app"
@@ -132,10 +147,27 @@ def test_problem_page__402__upgrade_modal_with_three_choices() -> None:
     }
     html = render_problem(problem, "req-1", path=f"/app/{org}/projects", referer=None).decode()
     assert 'data-testid="upgrade-modal"' in html and "data-auto-open" in html
-    assert f'href="/app/{org}/plan" data-testid="upgrade-now"' in html
+    assert f'href="/app/{org}/plan#upgrade" data-testid="upgrade-now"' in html
     assert 'data-testid="upgrade-learn-more"' in html and 'data-testid="upgrade-later"' in html
     assert "Starter" in html
     assert (
         'data-testid="upgrade-modal"'
         not in render_problem(problem | {"status": 403}, None).decode()
     )
+
+
+async def test_admin_page__admin_past_mfa_grace__refused_until_enrolled(
+    browser: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """The pages apply the API's gate: an admin who joined long ago without two-factor may
+    read, but not use an administrative permission (here settings:update, the API keys)."""
+    admin = await make_user(db)
+    org = await make_org(db, admin)
+    membership = await membership_of(db, org.id, admin.id)
+    membership.joined_at = membership.joined_at - timedelta(days=365)
+    await db.flush()
+    await log_in(browser, admin.email)
+    assert (await browser.get(f"/app/{org.id}/dashboard")).status_code == 200
+    refused = await browser.get(f"/app/{org.id}/api-keys")
+    assert refused.status_code == 403
+    assert 'data-code="mfa_enrollment_required"' in refused.text

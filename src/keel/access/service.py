@@ -9,7 +9,7 @@ permissions it was given *and* to what its role allows, so it never does more th
 from __future__ import annotations
 
 from keel.access.rules import Decision, Environment, RbacResult, Resource, decide
-from keel.access.schemas import OrgAccess
+from keel.access.schemas import Actor, OrgAccess
 from keel.kit import clock
 from keel.kit.errors import PermissionDenied
 
@@ -55,6 +55,14 @@ def holds_somewhere(access: OrgAccess, permission: str) -> bool:
     if access.subject.is_superadmin:
         return True
     return any(permission in role.by_permission for role in access.subject.roles)
+
+
+def ensure_staff(actor: Actor) -> None:
+    """The platform owner's own actions (the God dashboard) take the ``staff`` actor that only
+    the superadmin-with-MFA guards make; their services check it again, so a caller that
+    forgot the guard is refused rather than trusted."""
+    if actor.kind != "staff":
+        raise PermissionDenied("Only the platform owner (superadmin) may do this.")
 
 
 def _key_denied(decision: Decision, permission: str) -> Decision:

@@ -11,7 +11,7 @@ from pydantic import AwareDatetime
 
 from keel.access.schemas import OrgAccess
 from keel.audit import service
-from keel.audit.schemas import AuditEntryRead, AuditFilters, ExportFormat
+from keel.audit.schemas import ACTION_FILTER, AuditEntryRead, AuditFilters, ExportFormat
 from keel.kit import clock
 from keel.kit.deps import AppResources, DbSession
 from keel.kit.routing import api_router
@@ -42,7 +42,7 @@ async def audit_filters(
     action: Annotated[
         str | None,
         Query(
-            pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$|^[a-z0-9_]+\*$",
+            pattern=ACTION_FILTER,
             max_length=100,
             description="An action (`member.invited`), or a prefix ending in `*` (`member.*`).",
         ),

@@ -17,6 +17,11 @@ class Target:
     organization_id: uuid.UUID | None = None
 
 
+#: What the ``action`` filter accepts: an action (``member.invited``), or a prefix ending in
+#: ``*`` (``member.*``, ``member*``); shared by the API's query and the web page's form.
+ACTION_FILTER = r"^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$|^[a-z0-9_]+\*$"
+
+
 @dataclass(frozen=True, slots=True)
 class AuditFilters:
     """The query API's filters; every one given must match. ``action`` ending in ``*`` is a

@@ -69,6 +69,13 @@ async def totp_factor(session: AsyncSession, user_id: uuid.UUID) -> TotpFactor |
     return result
 
 
+async def confirmed_totp_users(session: AsyncSession, user_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    stmt = select(TotpFactor.user_id).where(
+        TotpFactor.user_id.in_(user_ids), TotpFactor.confirmed_at.is_not(None)
+    )
+    return set((await session.scalars(stmt)).all())
+
+
 async def delete_mfa(session: AsyncSession, user_id: uuid.UUID) -> None:
     await session.execute(delete(TotpFactor).where(TotpFactor.user_id == user_id))
     await session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))

@@ -22,3 +22,14 @@ async def count(session: AsyncSession, *, name: str | None = None) -> int:
     if name is not None:
         stmt = stmt.where(EventRecord.name == name)
     return int(await session.scalar(stmt) or 0)
+
+
+async def newest(session: AsyncSession, *, name: str, limit: int) -> list[EventRecord]:
+    """The latest events of one type (``ix_events_name_occurred_at``)."""
+    stmt = (
+        select(EventRecord)
+        .where(EventRecord.name == name)
+        .order_by(EventRecord.occurred_at.desc(), EventRecord.id.desc())
+        .limit(limit)
+    )
+    return list((await session.scalars(stmt)).all())

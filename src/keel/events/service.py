@@ -33,8 +33,10 @@ async def publish(session: AsyncSession, event: Event) -> uuid.UUID:
 
 async def get_envelope(session: AsyncSession, event_id: uuid.UUID) -> EventEnvelope | None:
     record = await repository.get(session, event_id)
-    if record is None:
-        return None
+    return None if record is None else _envelope(record)
+
+
+def _envelope(record: EventRecord) -> EventEnvelope:
     return EventEnvelope(
         id=record.id,
         name=record.name,
@@ -43,6 +45,13 @@ async def get_envelope(session: AsyncSession, event_id: uuid.UUID) -> EventEnvel
         occurred_at=record.occurred_at,
         payload=record.payload,
     )
+
+
+async def newest(session: AsyncSession, name: str, *, limit: int = 10) -> list[EventEnvelope]:
+    """The latest events named ``name``, newest first (``error.detected`` on the God
+    dashboard's health page)."""
+    records = await repository.newest(session, name=name, limit=limit)
+    return [_envelope(record) for record in records]
 
 
 def catalog() -> list[EventType]:

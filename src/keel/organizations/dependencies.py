@@ -109,14 +109,16 @@ def requires(permission: str) -> Any:
                 permission=permission,
             )
         if permission in ADMIN_PERMISSIONS:
-            await _admin_mfa_gate(db, org, grace_days=settings.auth.mfa_grace_days)
+            await admin_mfa_gate(db, org, grace_days=settings.auth.mfa_grace_days)
         return org
 
     dependency.__name__ = f"requires_{permission.replace(':', '_')}"
     return Annotated[OrgAccess, Depends(dependency)]
 
 
-async def _admin_mfa_gate(db: AsyncSession, org: OrgAccess, *, grace_days: int) -> None:
+async def admin_mfa_gate(db: AsyncSession, org: OrgAccess, *, grace_days: int) -> None:
+    """An organization admin past the MFA grace period may do nothing administrative until
+    they enrol (the API and the pages share this gate)."""
     user_id = org.actor.user_id
     if org.role != "admin" or org.actor.kind != "user" or user_id is None:
         return

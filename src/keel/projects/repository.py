@@ -85,6 +85,9 @@ class ProjectRepository(TenantRepository[Project]):
             stmt = stmt.where(Project.team_id == filters.team_id)
         if filters.owner_id is not None:
             stmt = stmt.where(Project.owner_id == filters.owner_id)
+        if filters.q:
+            # LIKE wildcards in the text are matched literally (autoescape).
+            stmt = stmt.where(func.lower(Project.name).contains(filters.q.lower(), autoescape=True))
         return await self.paginate(stmt, page)
 
     async def reached_through_documents(

@@ -76,6 +76,8 @@ class ProjectRead(BaseModel):
 class ProjectFilters(BaseModel):
     team_id: uuid.UUID | None = None
     owner_id: uuid.UUID | None = None
+    #: Projects whose name contains this text, case-insensitively (the web's search box).
+    q: str | None = None
 
 
 # ---- documents ---------------------------------------------------------------------------------

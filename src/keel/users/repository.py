@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from keel.kit.repository import Repository, Window
+from keel.kit.schemas import PageParams
 from keel.users.models import ACTIVE, User
 
 
@@ -34,3 +36,38 @@ async def active_superadmins(session: AsyncSession) -> list[User]:
         .order_by(User.created_at)
     )
     return list((await session.scalars(stmt)).all())
+
+
+class UserDirectory(Repository[User]):
+    """Every account, for the platform owner (the God dashboard)."""
+
+    model = User
+
+    async def search(self, query: str, page: PageParams) -> Window[User]:
+        """Newest first; ``query`` matches the email exactly (the unique index) or a part of
+        the email or name, case-insensitive. Blank lists them all."""
+        stmt = self.base_statement()
+        text = query.strip().lower()
+        if text:
+            pattern = f"%{_escape_like(text)}%"
+            stmt = stmt.where(
+                or_(
+                    User.email == text,
+                    User.email.like(pattern, escape="\\"),
+                    func.lower(User.name).like(pattern, escape="\\"),
+                )
+            )
+        return await self.paginate(stmt, page)
+
+    async def count(self) -> int:
+        return int(await self.session.scalar(select(func.count()).select_from(User)) or 0)
+
+    async def newest(self, limit: int) -> list[User]:
+        """The latest sign-ups (ids are UUIDv7: id order is creation order)."""
+        stmt = self.base_statement().order_by(User.id.desc()).limit(limit)
+        return list((await self.session.scalars(stmt)).all())
+
+
+def _escape_like(text: str) -> str:
+    """``%`` and ``_`` typed in a search box are letters, not wildcards."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

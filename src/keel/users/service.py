@@ -21,6 +21,9 @@ from keel.config import get_settings
 from keel.events import service as events_service
 from keel.kit import clock, near_cache, security
 from keel.kit.db import unique_or_raise
+from keel.kit.errors import PermissionDenied
+from keel.kit.repository import Window
+from keel.kit.schemas import PageParams
 from keel.users import repository, rules
 from keel.users.errors import (
     EmailTaken,
@@ -38,6 +41,9 @@ from keel.users.events import (
     UserUpdated,
 )
 from keel.users.models import ACTIVE, DISABLED, User
+
+#: The most a search box may hold: an email address is at most 320 characters.
+MAX_SEARCH_LENGTH = 320
 
 
 def user_tag(user_id: uuid.UUID) -> str:
@@ -230,6 +236,37 @@ async def make_superadmin(
 async def active_superadmins(session: AsyncSession) -> list[User]:
     """Who platform alerts go to."""
     return await repository.active_superadmins(session)
+
+
+async def search(session: AsyncSession, *, query: str, page: PageParams) -> Window[User]:
+    """Accounts whose email or name contains ``query``, newest first (the God dashboard)."""
+    return await repository.UserDirectory(session).search(query[:MAX_SEARCH_LENGTH], page)
+
+
+async def count(session: AsyncSession) -> int:
+    return await repository.UserDirectory(session).count()
+
+
+async def newest(session: AsyncSession, *, limit: int = 10) -> list[User]:
+    return await repository.UserDirectory(session).newest(limit)
+
+
+async def set_active(session: AsyncSession, actor: Actor, user: User, *, active: bool) -> User:
+    """Disable the account (it can no longer log in; its sessions stop at their next request)
+    or enable it again. The same state again changes nothing and records nothing. Audited as
+    ``user.disabled`` / ``user.enabled``; ending the sessions at once is the caller's (auth).
+    Nobody disables their own account here: the platform owner would lock themselves out."""
+    status = ACTIVE if active else DISABLED
+    if user.status == status:
+        return user
+    if not active and actor.user_id == user.id:
+        raise PermissionDenied("You cannot disable your own account.")
+    changes = {"status": {"before": user.status, "after": status}}
+    user.status = status
+    await session.flush()
+    action = "user.enabled" if active else "user.disabled"
+    await _record_update(session, actor, user, action, changes)
+    return user
 
 
 async def update_onboarding(

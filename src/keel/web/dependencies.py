@@ -11,6 +11,7 @@ method must carry the session's CSRF token (form field or ``X-CSRF-Token`` heade
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -25,6 +26,7 @@ from keel.auth.service import mfa
 from keel.kit import ratelimit
 from keel.kit.deps import SAFE_METHODS, AppResources, DbSession, Resources
 from keel.kit.errors import PermissionDenied
+from keel.organizations.dependencies import ADMIN_PERMISSIONS, admin_mfa_gate
 from keel.organizations.service import access as org_access
 from keel.plans import service as plans_service
 from keel.users.models import ACTIVE, User
@@ -33,8 +35,10 @@ from keel.web.errors import CsrfFailed, SignInRequired
 from keel.web.service import shell
 
 FORM_TYPE = "application/x-www-form-urlencoded"
-#: Fields one form may carry: the largest has a handful; more is an attack on the parser.
-MAX_FORM_FIELDS = 50
+#: Fields one form may carry: a checkbox group sends one per ticked box (a webhook's event
+#: types: the whole event catalog, some 50 today), so a few times that; more is an attack
+#: on the parser.
+MAX_FORM_FIELDS = 200
 
 
 async def web_state(request: Request, resources: AppResources) -> rules.WebSession:
@@ -106,6 +110,19 @@ async def web_user(actor: WebActor, db: DbSession) -> User:
 WebUser = Annotated[User, Depends(web_user)]
 
 
+@requirement("superadmin")
+async def web_platform_owner(user: WebUser, actor: WebActor) -> Actor:
+    """The God dashboard's guard, as the API's ``PlatformOwner``: a superadmin with MFA on
+    (``WebUser`` refuses one without), acting as ``staff`` so the audit log says the platform
+    did it. Anyone else gets the 403 page, as the admin API answers 403."""
+    if not user.is_superadmin:
+        raise PermissionDenied("Only the platform owner (superadmin) may open the God dashboard.")
+    return replace(actor, kind="staff", on_behalf_of=user.id)
+
+
+WebPlatformOwner = Annotated[Actor, Depends(web_platform_owner)]
+
+
 @requirement("member")
 async def web_member(
     org_id: uuid.UUID, request: Request, actor: WebActor, db: DbSession, resources: AppResources
@@ -138,12 +155,15 @@ def web_requires(permission: str) -> Any:
     """``Annotated[OrgAccess, Depends(...)]`` for a page that needs ``permission``."""
 
     @requirement(permission)
-    async def dependency(org: WebMember) -> OrgAccess:
+    async def dependency(org: WebMember, db: DbSession, resources: AppResources) -> OrgAccess:
         if not access.holds_somewhere(org, permission):
             raise PermissionDenied(
                 f"Your role in this organization does not include {permission}; ask an admin.",
                 permission=permission,
             )
+        if permission in ADMIN_PERMISSIONS:
+            grace_days = resources.settings.auth.mfa_grace_days
+            await admin_mfa_gate(db, org, grace_days=grace_days)
         return org
 
     dependency.__name__ = f"web_requires_{permission.replace(':', '_')}"
@@ -151,6 +171,11 @@ def web_requires(permission: str) -> Any:
 
 
 CanWriteDocumentsPage = web_requires("documents:write")
+#: The organization admin pages (plan, audit log, webhooks): the API's permissions.
+CanReadBillingPage = web_requires("billing:read")
+CanReadAuditPage = web_requires("audit:read")
+CanReadWebhooksPage = web_requires("webhooks:read")
+CanManageWebhooksPage = web_requires("webhooks:write")
 
 
 async def org_shell(org: WebMember, user: WebUser, db: DbSession) -> shell.Shell:
@@ -171,3 +196,25 @@ UserShell = Annotated[shell.Shell, Depends(user_shell)]
 
 def signing_key(resources: Resources) -> bytes:
     return rules.signing_key(resources.settings.secret_key.get_secret_value())
+
+
+async def web_enrolling_user(actor: WebActor, db: DbSession) -> User:
+    """The caller like ``WebUser`` but without the platform owner's MFA gate (as the API's
+    ``EnrollingUser``): the pages where they turn two-factor on must open before it is on."""
+    user = await service.user_of(db, actor)
+    if user is None or user.status != ACTIVE:
+        raise SignInRequired("This account is disabled; contact the administrator.")
+    return user
+
+
+WebEnrollingUser = Annotated[User, Depends(web_enrolling_user)]
+
+
+async def enrolling_shell(user: WebEnrollingUser, db: DbSession) -> shell.Shell:
+    """The frame of the two-factor enrollment pages (``WebEnrollingUser``)."""
+    return await shell.for_user(db, user)
+
+
+EnrollingShell = Annotated[shell.Shell, Depends(enrolling_shell)]
+#: ``settings:update``, as the API's ``CanManageAccess`` on ``/orgs/{org_id}/api-keys``.
+CanManageApiKeysPage = web_requires("settings:update")

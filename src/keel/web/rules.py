@@ -184,9 +184,29 @@ def upgrade_links(path: str, referer: str | None) -> dict[str, str]:
     parts = path.split("/")
     org = parts[2] if len(parts) > 2 and parts[1] == "app" and _is_uuid(parts[2]) else None
     return {
-        "upgrade": f"/app/{org}/plan" if org else "/app",
+        "upgrade": f"/app/{org}/plan#upgrade" if org else "/app",
         "back": _same_site_path(referer) if referer else "/app",
     }
+
+
+#: The longest ``next`` kept: a return path, not a place to smuggle data.
+MAX_NEXT_LENGTH = 2000
+
+
+def safe_next_path(value: str | None) -> str | None:
+    """Where ``?next=`` may send the browser after login or sign-up: a path of this site
+    (``/invitations/accept?token=...``), else None. Refused: absolute URLs, scheme-relative
+    ``//host``, backslashes (``/\\host`` is another site to a browser) and any whitespace or
+    control character (browsers drop tabs and newlines, so ``/<tab>/host`` would become
+    ``//host``)."""
+    if not value or len(value) > MAX_NEXT_LENGTH or not value.startswith("/"):
+        return None
+    if value.startswith("//") or "\\" in value:
+        return None
+    if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in value):
+        return None
+    parts = urlsplit(value)
+    return value if not parts.scheme and not parts.netloc else None
 
 
 def _same_site_path(referer: str) -> str:

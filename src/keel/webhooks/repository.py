@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Result, and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from keel.kit.repository import TenantRepository, Window
 from keel.kit.schemas import PageParams
@@ -92,6 +93,52 @@ class DeliveryRepository(TenantRepository[WebhookDelivery]):
                 WebhookAttempt.delivery_id == delivery_id,
             )
             .order_by(WebhookAttempt.id)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
+    async def newest_per_endpoint(self, endpoint_ids: Sequence[uuid.UUID]) -> list[WebhookDelivery]:
+        """The newest delivery of each endpoint: one index probe per endpoint on the
+        (organization, endpoint, id) index, however long its log."""
+        if not endpoint_ids:
+            return []
+        newest = aliased(WebhookDelivery)
+        latest = (
+            select(newest.id)
+            .where(newest.organization_id == self.org_id, newest.endpoint_id == WebhookEndpoint.id)
+            .order_by(newest.id.desc())
+            .limit(1)
+            .correlate(WebhookEndpoint)
+            .scalar_subquery()
+        )
+        ids = select(latest).where(
+            WebhookEndpoint.organization_id == self.org_id,
+            WebhookEndpoint.id.in_(list(endpoint_ids)),
+        )
+        stmt = self.base_statement().where(WebhookDelivery.id.in_(ids))
+        return list((await self.session.scalars(stmt)).all())
+
+    async def last_attempts(self, delivery_ids: Sequence[uuid.UUID]) -> list[WebhookAttempt]:
+        """The latest attempt of each delivery that has one (a few attempts each, on the
+        (delivery, id) index)."""
+        if not delivery_ids:
+            return []
+        ranked = (
+            select(
+                WebhookAttempt.id,
+                func.row_number()
+                .over(partition_by=WebhookAttempt.delivery_id, order_by=WebhookAttempt.id.desc())
+                .label("rank"),
+            )
+            .where(
+                WebhookAttempt.organization_id == self.org_id,
+                WebhookAttempt.delivery_id.in_(list(delivery_ids)),
+            )
+            .subquery()
+        )
+        stmt = (
+            select(WebhookAttempt)
+            .join(ranked, ranked.c.id == WebhookAttempt.id)
+            .where(ranked.c.rank == 1, WebhookAttempt.organization_id == self.org_id)
         )
         return list((await self.session.scalars(stmt)).all())
 

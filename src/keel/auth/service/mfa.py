@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -61,8 +62,20 @@ async def start_enrollment(
         factor.secret_encrypted, factor.last_used_step = encrypted, None
     await session.flush()
     await audit_service.record(session, actor, "mfa.enrollment_started", target=_target(user))
-    uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
-    return Enrollment(secret=secret, otpauth_uri=uri, qr_svg=_qr_svg(uri))
+    return _enrollment(user, secret)
+
+
+async def pending_enrollment(
+    session: AsyncSession, user: User, *, keyring: KeyRing
+) -> Enrollment | None:
+    """The enrollment started and not yet confirmed, shown again (a reload, a mistyped code)
+    rather than replaced: the secret the user may already have scanned stays the one to
+    confirm. None when there is none (never started, or already confirmed)."""
+    factor = await repository.totp_factor(session, user.id)
+    if factor is None or factor.confirmed_at is not None:
+        return None
+    secret = keyring.decrypt(factor.secret_encrypted, context=user.id.bytes).decode()
+    return _enrollment(user, secret)
 
 
 async def confirm_enrollment(
@@ -93,6 +106,18 @@ async def disable(
         raise InvalidMfaCode("The password or the code is not valid.")
     await repository.delete_mfa(session, user.id)
     await audit_service.record(session, actor, "mfa.disabled", target=_target(user))
+
+
+async def reset(session: AsyncSession, actor: Actor, user: User) -> bool:
+    """Remove the user's TOTP factor and recovery codes without either (the platform owner
+    helping someone who lost their device): they log in with the password alone and may
+    enroll again. False, and nothing recorded, when there was nothing to remove. Audited as
+    ``mfa.reset``; who may do it is the caller's check (``keel.auth.service.platform``)."""
+    if await repository.totp_factor(session, user.id) is None:
+        return False
+    await repository.delete_mfa(session, user.id)
+    await audit_service.record(session, actor, "mfa.reset", target=_target(user))
+    return True
 
 
 async def regenerate_recovery_codes(
@@ -130,6 +155,12 @@ async def ensure_admin_may_act(
 async def is_enabled(session: AsyncSession, user_id: uuid.UUID) -> bool:
     factor = await repository.totp_factor(session, user_id)
     return factor is not None and factor.confirmed_at is not None
+
+
+async def enabled_among(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``user_ids`` have MFA on, in one query (a members list shows it per row)."""
+    ids = list(user_ids)
+    return await repository.confirmed_totp_users(session, ids) if ids else set()
 
 
 async def verify_second_factor(
@@ -184,6 +215,11 @@ def _recovery_code() -> str:
 
 def _normalize_recovery(code: str) -> str:
     return code.lower().replace("-", "").replace(" ", "")
+
+
+def _enrollment(user: User, secret: str) -> Enrollment:
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
+    return Enrollment(secret=secret, otpauth_uri=uri, qr_svg=_qr_svg(uri))
 
 
 def _qr_svg(uri: str) -> str:

@@ -19,11 +19,15 @@ ADMIN = "admin"
 class MembershipRepository(TenantRepository[Membership]):
     model = Membership
 
-    async def page(self, page: PageParams) -> Window[Membership]:
-        """Oldest member first, so the founding admin heads the list."""
-        return await self.paginate(
-            self.base_statement(), page, order_by=Membership.joined_at, descending=False
-        )
+    async def page(
+        self, page: PageParams, *, team_id: uuid.UUID | None = None
+    ) -> Window[Membership]:
+        """Oldest member first, so the founding admin heads the list; ``team_id`` narrows
+        to that team's members."""
+        stmt = self.base_statement()
+        if team_id is not None:
+            stmt = stmt.where(Membership.team_id == team_id)
+        return await self.paginate(stmt, page, order_by=Membership.joined_at, descending=False)
 
     async def of_user(self, user_id: uuid.UUID, *, for_update: bool = False) -> Membership | None:
         stmt = self.base_statement().where(Membership.user_id == user_id)

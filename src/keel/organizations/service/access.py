@@ -84,7 +84,9 @@ async def open_org(
     found = await standing(session, org_id, user_id)
     if found is None or found.org_id is None or not found.user_active:
         raise OrganizationNotFound()
-    superadmin = found.is_superadmin and actor.kind == "user"
+    # The platform owner in person ("user") or acting as the platform ("staff", made only by
+    # the superadmin-with-MFA guards): a superadmin's API key is never one.
+    superadmin = found.is_superadmin and actor.kind in ("user", "staff")
     if found.role is None and not superadmin:
         raise OrganizationNotFound()
     if found.org_status == SUSPENDED and not superadmin:

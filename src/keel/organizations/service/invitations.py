@@ -14,6 +14,7 @@ the membership is then written inside the invitation's organization.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -40,6 +41,7 @@ from keel.organizations.errors import (
 from keel.organizations.events import InvitationRevoked, MemberInvited
 from keel.organizations.models import Invitation
 from keel.organizations.repository import invitations as repository
+from keel.organizations.repository import organizations as organizations_repository
 from keel.organizations.repository.invitations import InvitationRepository
 from keel.organizations.schemas import InvitationCreate, InvitationRead
 from keel.organizations.service import access as org_access
@@ -95,6 +97,10 @@ async def list_page(
     window = await InvitationRepository(session, org.org_id).page(page)
     now = clock.now()
     return Page(items=[_read(i, now) for i in window.items], next_cursor=window.next_cursor)
+
+
+async def get(session: AsyncSession, org: OrgAccess, invitation_id: uuid.UUID) -> InvitationRead:
+    return _read(await _invitation(session, org, invitation_id), clock.now())
 
 
 async def resend(
@@ -163,6 +169,43 @@ async def accept(session: AsyncSession, actor: Actor, user: User, *, token: str)
     # Checked after joining, with the newcomer counted: a refusal rolls the join back.
     await plans_service.ensure_within_limit(session, joined, "max_users", adding=0)
     return joined
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationPreview:
+    """What an invitation link's page may show before anyone signs in."""
+
+    organization_name: str
+    role: str
+    email: str
+    status: Status
+
+
+async def preview(session: AsyncSession, *, token: str) -> InvitationPreview | None:
+    """The organization, role, address and status of the invitation behind ``token``; None
+    when no invitation has it. The token is the credential: it was mailed to the invitee, so
+    its holder may see what it offers (and why it no longer works) before logging in. A
+    read-only lookup: accepting stays :func:`accept`'s alone."""
+    await tenancy.enter_platform(
+        session, reason="an invitation link names its organization before its tenant is known"
+    )
+    try:
+        invitation = await repository.by_token_hash(session, security.token_hash(token))
+        organization = (
+            None
+            if invitation is None
+            else await organizations_repository.get_for_job(session, invitation.organization_id)
+        )
+    finally:
+        await tenancy.leave_platform(session)
+    if invitation is None or organization is None:
+        return None
+    return InvitationPreview(
+        organization_name=organization.name,
+        role=invitation.role,
+        email=invitation.email,
+        status=status_of(invitation, clock.now()),
+    )
 
 
 # ---- helpers ---------------------------------------------------------------------------------

@@ -39,13 +39,30 @@ from keel.users.models import User
 _AUDITED = ("role", "custom_role_id", "team_id")
 
 
-async def list_page(session: AsyncSession, org: OrgAccess, page: PageParams) -> Page[MemberRead]:
+async def list_page(
+    session: AsyncSession,
+    org: OrgAccess,
+    page: PageParams,
+    *,
+    team_id: uuid.UUID | None = None,
+) -> Page[MemberRead]:
+    """``team_id``: only that team's members (a team's page lists them)."""
     access.ensure(org, "users:read")
     members = MembershipRepository(session, org.org_id)
-    window = await members.page(page)
+    window = await members.page(page, team_id=team_id)
     users = await members.users(m.user_id for m in window.items)
     items = [_read(m, users[m.user_id]) for m in window.items if m.user_id in users]
     return Page(items=items, next_cursor=window.next_cursor)
+
+
+async def get(session: AsyncSession, org: OrgAccess, user_id: uuid.UUID) -> MemberRead:
+    """One member (404 when ``user_id`` is not a member here)."""
+    members = MembershipRepository(session, org.org_id)
+    member = await members.of_user(user_id)
+    if member is None:
+        raise ObjectNotFound("No member with this user id in this organization.")
+    access.ensure(org, "users:read", _resource(org, member))
+    return _read(member, (await members.users([user_id]))[user_id])
 
 
 async def count(session: AsyncSession, org: OrgAccess) -> int:

@@ -166,7 +166,7 @@ async def security_alert(
         kind=envelope.name,
         title=_TITLES[event.kind],
         body=_summary(event.kind, whose="your account"),
-        link=f"{_base(settings)}/app/account/security",
+        link=f"{_base(settings)}/app/settings/security",
         data={"kind": event.kind, "ip": event.ip},
         dedupe_key=str(envelope.id),
     )

@@ -23,6 +23,7 @@ from keel.web.dependencies import (
     WebUser,
 )
 from keel.web.pages.render import redirect, render
+from keel.web.service import workspace
 from keel.web.service.shell import Shell
 
 router = APIRouter(prefix="/app")
@@ -92,6 +93,8 @@ async def _dashboard_page(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
 ) -> Response:
+    """The dashboard; an htmx request (a checklist button's redirect, followed) gets the same
+    page with focus set on the checklist it swaps in."""
     view = await service.dashboard(db, org, shell.user)
     return render(
         request,
@@ -102,6 +105,12 @@ async def _dashboard_page(
         nav="dashboard",
         project=view.project,
         documents=view.documents,
+        projects=view.projects,
+        more_projects=view.more_projects,
+        checklist=workspace.checklist(shell.user),
+        focus_checklist=request.headers.get("hx-request") == "true",
+        next=_dashboard_url(org.org_id),
+        usage=await workspace.usage(db, org),
         errors=errors or {},
         values=values or {},
     )

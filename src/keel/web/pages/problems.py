@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from keel.kit.deps import get_resources
 from keel.kit.problems import PROBLEM_MEDIA_TYPE
 from keel.web import rules
 from keel.web.pages.render import environment
@@ -100,6 +101,17 @@ def render_problem(
     return html.encode()
 
 
-async def sign_in_redirect(_request: Request, _exc: Exception) -> RedirectResponse:
-    """A page that needs a user sends the browser to log in (303, any method)."""
-    return RedirectResponse(LOGIN_PATH, status_code=303)
+async def sign_in_redirect(request: Request, _exc: Exception) -> RedirectResponse:
+    """A page that needs a user sends the browser to log in (303, any method), dropping a
+    cookie that refers to a session which ended elsewhere: the login page would otherwise take
+    it for a signed-in browser and send it back here."""
+    response = RedirectResponse(LOGIN_PATH, status_code=303)
+    settings = get_resources(request).settings
+    name = rules.cookie_name(development=settings.is_development)
+    key = rules.signing_key(settings.secret_key.get_secret_value())
+    state = rules.decode(request.cookies.get(name), key)
+    if state is not None and state.signed_in:  # a login awaiting its MFA code is kept
+        response.delete_cookie(
+            name, path="/", secure=not settings.is_development, httponly=True, samesite="lax"
+        )
+    return response

@@ -4,7 +4,10 @@ problem's messages next to its fields and the problem's status."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from keel.access.dependencies import RequestActor
@@ -20,6 +23,9 @@ from keel.web.pages.render import redirect, render
 
 router = APIRouter()
 APP_HOME = "/app"
+#: ``?next=``: where to go after login or sign-up; kept only if ``rules.safe_next_path``
+#: says it is a path of this site (an invitation link sends people round the login).
+NextPath = Annotated[str | None, Query(alias="next")]
 
 
 @router.get("/")
@@ -29,10 +35,11 @@ async def landing(request: Request, state: WebState, db: DbSession) -> Response:
 
 
 @router.get("/signup")
-async def signup_page(request: Request, state: WebState) -> Response:
+async def signup_page(request: Request, state: WebState, next_path: NextPath = None) -> Response:
+    target = rules.safe_next_path(next_path)
     if state.signed_in:
-        return redirect(request, APP_HOME)
-    return render(request, "pages/signup.html", state, values={}, errors={})
+        return redirect(request, target or APP_HOME)
+    return render(request, "pages/signup.html", state, values={}, errors={}, next_path=target)
 
 
 @router.post("/signup", dependencies=[AuthIpLimit])
@@ -46,6 +53,7 @@ async def signup(
     resources: AppResources,
 ) -> Response:
     values = {field: form.get(field, "") for field in ("email", "name")}
+    target = rules.safe_next_path(form.get("next"))
     try:
         done = await service.sign_up(
             db,
@@ -67,16 +75,18 @@ async def signup(
             status_code=exc.status,
             values=values,
             errors=errors,
+            next_path=target,
         )
-    home = f"/app/{done.org_id}/dashboard" if done.org_id else APP_HOME
+    home = target or (f"/app/{done.org_id}/dashboard" if done.org_id else APP_HOME)
     return redirect(request, home, rules.signed_in(done.session_id, done.user.id))
 
 
 @router.get("/login")
-async def login_page(request: Request, state: WebState) -> Response:
+async def login_page(request: Request, state: WebState, next_path: NextPath = None) -> Response:
+    target = rules.safe_next_path(next_path)
     if state.signed_in:
-        return redirect(request, APP_HOME)
-    return render(request, "pages/login.html", state, values={}, error=None)
+        return redirect(request, target or APP_HOME)
+    return render(request, "pages/login.html", state, values={}, error=None, next_path=target)
 
 
 @router.post("/login", dependencies=[AuthIpLimit])
@@ -90,6 +100,7 @@ async def login(
     resources: AppResources,
 ) -> Response:
     email = form.get("email", "")
+    target = rules.safe_next_path(form.get("next"))
     try:
         result, _ = await login_service.login(
             db,
@@ -108,17 +119,23 @@ async def login(
             status_code=exc.status,
             values={"email": email},
             error=exc.detail,
+            next_path=target,
         )
     if isinstance(result, login_service.MfaChallenge):
-        return redirect(request, "/login/mfa", rules.awaiting_mfa(result.mfa_token))
-    return redirect(request, APP_HOME, _signed_in(request, result))
+        return redirect(request, _mfa_url(target), rules.awaiting_mfa(result.mfa_token))
+    return redirect(request, target or APP_HOME, _signed_in(request, result))
 
 
 @router.get("/login/mfa")
-async def mfa_page(request: Request, state: WebState) -> Response:
+async def mfa_page(
+    request: Request, state: WebState, next_path: NextPath = None, recovery: bool = False
+) -> Response:
+    """The authenticator code, or with ``?recovery=1`` a recovery code (one field either way:
+    the service tells them apart); the switch is a link, so it works without JavaScript."""
     if state.mfa_token is None:
         return redirect(request, "/login")
-    return render(request, "pages/mfa.html", state, error=None)
+    target = rules.safe_next_path(next_path)
+    return render(request, "pages/mfa.html", state, error=None, **_mfa_view(target, recovery))
 
 
 @router.post("/login/mfa", dependencies=[AuthIpLimit])
@@ -133,6 +150,7 @@ async def mfa(
 ) -> Response:
     if state.mfa_token is None:
         return redirect(request, "/login")
+    target = rules.safe_next_path(form.get("next"))
     try:
         pair = await login_service.verify_mfa(
             db,
@@ -144,8 +162,11 @@ async def mfa(
             settings=resources.settings,
         )
     except MfaVerificationFailed as exc:
-        return render(request, "pages/mfa.html", state, status_code=exc.status, error=exc.detail)
-    return redirect(request, APP_HOME, _signed_in(request, pair))
+        view = _mfa_view(target, form.get("recovery") == "1")
+        return render(
+            request, "pages/mfa.html", state, status_code=exc.status, error=exc.detail, **view
+        )
+    return redirect(request, target or APP_HOME, _signed_in(request, pair))
 
 
 @router.post("/logout")
@@ -158,6 +179,21 @@ async def logout(
     if signed_in is not None:
         await login_service.logout(db, signed_in, cache=resources.cache)
     return redirect(request, "/", rules.anonymous())
+
+
+def _mfa_url(target: str | None, *, recovery: bool = False) -> str:
+    query = {"recovery": "1"} if recovery else {}
+    query |= {"next": target} if target else {}
+    return "/login/mfa" + (f"?{urlencode(query)}" if query else "")
+
+
+def _mfa_view(target: str | None, recovery: bool) -> dict[str, Any]:
+    """The MFA page's mode, and the link to the other one (keeping ``next``)."""
+    return {
+        "next_path": target,
+        "recovery": recovery,
+        "switch_url": _mfa_url(target, recovery=not recovery),
+    }
 
 
 def _signed_in(request: Request, pair: login_service.TokenPair) -> rules.WebSession:

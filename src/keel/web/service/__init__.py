@@ -29,6 +29,8 @@ from keel.web.errors import NoProject
 
 #: Documents the dashboard lists (newest first).
 DASHBOARD_DOCUMENTS = 20
+#: Projects the dashboard lists (newest first), with a link to all of them.
+DASHBOARD_PROJECTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,10 @@ class Dashboard:
     organization: Organization
     project: Project | None
     documents: list[DocumentView]
+    #: The newest projects the caller may read (``project`` is the first of them).
+    projects: list[Project]
+    #: More projects exist than ``projects`` shows.
+    more_projects: bool
 
 
 async def sign_up(
@@ -121,17 +127,27 @@ async def first_organization(session: AsyncSession, user_id: uuid.UUID) -> uuid.
 
 
 async def dashboard(session: AsyncSession, org: OrgAccess, user: User) -> Dashboard:
-    """The organization, its first project (the newest the caller may read: the sample
-    project after sign-up) and that project's newest documents."""
+    """The organization, its newest projects, the first of them (the newest the caller may
+    read: the sample project after sign-up) and that project's newest documents."""
     organization = await orgs.get(session, org)
-    project = await _first_project(session, org)
+    projects = await projects_service.list_projects(
+        session, org, ProjectFilters(), PageParams(limit=DASHBOARD_PROJECTS)
+    )
+    project = projects.items[0] if projects.items else None
     documents: list[DocumentView] = []
     if project is not None:
         window = await projects_service.list_documents(
             session, org, project.id, DocumentFilters(), PageParams(limit=DASHBOARD_DOCUMENTS)
         )
         documents = window.items
-    return Dashboard(user=user, organization=organization, project=project, documents=documents)
+    return Dashboard(
+        user=user,
+        organization=organization,
+        project=project,
+        documents=documents,
+        projects=projects.items,
+        more_projects=projects.next_cursor is not None,
+    )
 
 
 async def add_document(session: AsyncSession, org: OrgAccess, data: DocumentCreate) -> Document:

@@ -39,6 +39,15 @@ class Membership:
 
 
 @dataclass(frozen=True, slots=True)
+class Beta:
+    """A feature flag on for the caller that has a description: the dashboard announces it."""
+
+    key: str
+    name: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
 class Shell:
     user: User
     #: The organization the page is about (None on a page of the user's own, e.g. settings,
@@ -54,22 +63,33 @@ class Shell:
     #: The caller may open the God dashboard (superadmin; MFA is checked when they do).
     platform_owner: bool = False
     role: str | None = None
+    #: Of ``features``, those with a description, in key order (``partials/beta_features``).
+    betas: tuple[Beta, ...] = ()
 
 
 async def for_org(session: AsyncSession, user: User, org: OrgAccess) -> Shell:
     mine = await _memberships(session, user)
     organization = mine.rows.get(org.org_id) or await orgs.get(session, org)
     evaluations = await flags_service.evaluate_all_for(session, org)
+    features = frozenset(key for key, answer in evaluations.items() if answer.enabled)
     return Shell(
         user=user,
         organization=organization,
         organizations=mine.listed,
         unread=await notifications_service.unread_count(session, user.id),
         can=frozenset(p for p in NAV_PERMISSIONS if access.holds_somewhere(org, p)),
-        features=frozenset(key for key, answer in evaluations.items() if answer.enabled),
+        features=features,
         platform_owner=user.is_superadmin,
         role=org.role,
+        betas=await _betas(session, features),
     )
+
+
+async def _betas(session: AsyncSession, features: frozenset[str]) -> tuple[Beta, ...]:
+    """From the compiled flags the evaluation just read (the near cache: no query)."""
+    flags = (await flags_service.current_flags(session)).flags
+    described = (flags[key].definition for key in sorted(features) if key in flags)
+    return tuple(Beta(f.key, f.name, f.description) for f in described if f.description)
 
 
 async def for_user(session: AsyncSession, user: User) -> Shell:

@@ -23,6 +23,8 @@ from keel.webhooks.service.fanout import fan_out
 from keel.webhooks.service.log import (
     delivery_read,
     get_delivery,
+    last_attempts,
+    latest_deliveries,
     list_attempts,
     list_deliveries,
     ping,
@@ -46,6 +48,8 @@ __all__ = [
     "get_delivery",
     "get_slack",
     "get_webhook",
+    "last_attempts",
+    "latest_deliveries",
     "list_attempts",
     "list_deliveries",
     "list_webhooks",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -59,6 +60,24 @@ async def list_attempts(
 ) -> list[WebhookAttempt]:
     delivery = await get_delivery(session, org, endpoint_id, delivery_id)
     return await DeliveryRepository(session, org.org_id).attempts(delivery.id)
+
+
+async def latest_deliveries(
+    session: AsyncSession, org: OrgAccess, endpoint_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, WebhookDelivery]:
+    """Each endpoint's newest delivery, for a list of endpoints ("last delivery"); an
+    endpoint with none is left out."""
+    rows = await DeliveryRepository(session, org.org_id).newest_per_endpoint(endpoint_ids)
+    return {row.endpoint_id: row for row in rows}
+
+
+async def last_attempts(
+    session: AsyncSession, org: OrgAccess, delivery_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, WebhookAttempt]:
+    """Each delivery's latest attempt (its status and latency), for a page of the log; a
+    delivery not tried yet is left out."""
+    rows = await DeliveryRepository(session, org.org_id).last_attempts(delivery_ids)
+    return {row.delivery_id: row for row in rows}
 
 
 async def redeliver(
