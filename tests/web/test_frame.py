@@ -171,3 +171,16 @@ async def test_admin_page__admin_past_mfa_grace__refused_until_enrolled(
     refused = await browser.get(f"/app/{org.id}/api-keys")
     assert refused.status_code == 403
     assert 'data-code="mfa_enrollment_required"' in refused.text
+
+
+async def test_nav__account_pages_listed_on_every_signed_in_page(
+    browser: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    user = await make_user(db)
+    org = await make_org(db, user)
+    await log_in(browser, user.email)
+    for path in (f"/app/{org.id}/dashboard", "/app/settings/profile"):
+        ids = nav_ids((await browser.get(path)).text, "nav-")
+        assert {"nav-profile", "nav-security", "nav-email-preferences"} <= ids, path
+    profile = (await browser.get("/app/settings/profile")).text
+    assert 'data-testid="nav-profile" aria-current="page"' in profile
