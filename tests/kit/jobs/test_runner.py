@@ -4,12 +4,15 @@ transactional enqueue, and exactly-once database effects per job."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
+from structlog.testing import capture_logs
 
 from keel.access.schemas import Actor
 from keel.audit import service as audit_service
@@ -245,3 +248,32 @@ async def test_delayed_job__not_run_before_run_at(resources: Resources, database
     # Then it ran once, at its time
     assert ran == [1]
     assert (await job_state(database, job_id)).status == DONE
+
+
+@pytest.mark.parametrize(
+    ("message", "level", "event"),
+    [
+        ("database is locked", "warning", "jobs.claim_busy"),
+        ("disk I/O error", "error", "jobs.claim_failed"),
+    ],
+)
+async def test_claim__database_error__logged_by_kind_and_loop_goes_on(
+    resources: Resources,
+    monkeypatch: pytest.MonkeyPatch,
+    message: str,
+    level: str,
+    event: str,
+) -> None:
+    """A busy SQLite (another writer past the busy timeout) is a wait, logged without a
+    traceback; any other database error is a failure with one. Either way the loop claims
+    again on its next tick."""
+    worker = runner(resources, {})
+
+    async def refused(_limit: int) -> list[Any]:
+        raise OperationalError("UPDATE jobs ...", {}, sqlite3.OperationalError(message))
+
+    monkeypatch.setattr(worker, "_claim", refused)
+    with capture_logs() as logs:
+        assert await worker._claim_and_spawn() == 0
+    [entry] = [log for log in logs if log["event"].startswith("jobs.claim")]
+    assert (entry["event"], entry["log_level"]) == (event, level)

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.kit import clock, metrics
@@ -161,8 +162,13 @@ class Runner:
             return 0
         try:
             jobs = await self._claim(free)
-        except Exception:
-            log.exception("jobs.claim_failed", worker=self.name)
+        except Exception as exc:
+            if isinstance(exc, OperationalError) and _busy(exc):
+                # SQLite held by another writer past its busy timeout: the next tick claims
+                # again, so this is a wait, not a failure.
+                log.warning("jobs.claim_busy", worker=self.name)
+            else:
+                log.exception("jobs.claim_failed", worker=self.name)
             return 0
         for job in jobs:
             task = asyncio.create_task(self.execute(job), name=f"job:{job.name}:{job.id}")
@@ -273,3 +279,8 @@ async def purge_finished(session: AsyncSession, payload: dict[str, Any], ctx: Jo
     days = ctx.resources.settings.jobs.keep_done_days
     removed = await repository.purge_done(session, before=clock.now() - timedelta(days=days))
     log.info("jobs.purged", removed=removed)
+
+
+def _busy(exc: OperationalError) -> bool:
+    """SQLite's "database is locked" (SQLITE_BUSY after the busy timeout)."""
+    return "database is locked" in str(exc.orig)
