@@ -15,21 +15,20 @@ inside a running loop).
 from __future__ import annotations
 
 import os
-import subprocess
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx
 import pytest
-from playwright.async_api import Browser, Page, ViewportSize, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright
 
-from tests.cli.support import KEEL_BIN, free_port, process_env, stop
 from tests.conftest import ROOT
+from tests.e2e.steps import LiveServer, PlatformOwner, serving
+from tests.e2e.steps import platform_owner as make_platform_owner
+from tests.e2e.support import Visitor, new_visitor, origin, sign_up
 from tests.e2e.support import axe_violations as run_axe
-from tests.e2e.support import new_visitor, origin, sign_up
 from tests.helpers.servers import Server
 
 #: Debian's package by default; KEEL_E2E_CHROMIUM names another build (Ubuntu: chromium-browser).
@@ -53,8 +52,14 @@ PHONE: ViewportSize = {"width": 375, "height": 812}
 #: A page or an assertion that takes longer than this is a failure, not a slow pass.
 TIMEOUT_MS = 10_000
 
+#: The platform owner's password (``platform_owner``).
+OWNER_PASSWORD = "calm-Lighthouse-58-rope-dusk"
+
 ColorScheme = Literal["light", "dark"]
+#: Tests that check both themes: ``@pytest.mark.parametrize("color_scheme", SCHEMES)``.
+SCHEMES: list[ColorScheme] = ["light", "dark"]
 Screenshot = Callable[[Page, str], Awaitable[None]]
+AxeViolations = Callable[[Page], Awaitable[list[dict[str, Any]]]]
 
 
 @pytest.fixture(scope="session")
@@ -79,49 +84,18 @@ async def browser(chromium: Path) -> AsyncIterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """``keel serve`` on a free port of 127.0.0.1 as a developer runs it; it must log no
-    traceback (a page that answered 500 fails the run here). Its log goes to a file: a pipe
-    nobody reads would block the server once full."""
-    data_dir = tmp_path_factory.mktemp("e2e")
-    env: dict[str, str | None] = {key: None for key in os.environ if key.startswith("KEEL_")}
-    env |= {
-        "KEEL_ENV": "development",
-        "KEEL_DATA_DIR": str(data_dir),
-        "KEEL_LOG__FORMAT": "json",
-        "KEEL_LOG__LEVEL": "WARNING",
-    }
-    log_path = data_dir / "serve.log"
-    port = free_port()
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [str(KEEL_BIN), "serve", "--port", str(port)],
-            env=process_env(env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    server = Server(process, f"http://127.0.0.1:{port}")
-    try:
-        _wait_healthy(server, log_path)
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """``keel serve`` as a developer runs it (``steps.serving``): with no SMTP configured it
+    writes its mail to ``live_server.mail_dir``."""
+    with serving(tmp_path_factory.mktemp("e2e")) as server:
         yield server
-    finally:
-        stop(process)
-        output = log_path.read_text()
-        assert "Traceback" not in output, output[-4000:]
 
 
-def _wait_healthy(server: Server, log_path: Path, *, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"keel serve exited {server.process.returncode}:\n{log_path.read_text()}")
-        try:
-            if httpx.get(f"{server.url}/health", timeout=0.5).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    pytest.fail(f"{server.url}/health did not answer within {timeout}s")
+@pytest.fixture(scope="session")
+async def platform_owner(live_server: LiveServer) -> PlatformOwner:
+    """A platform owner of the live server (``keel create-superadmin``, TOTP on through the
+    API), made once per worker: the only one who may change plans and flags."""
+    return await make_platform_owner(live_server, OWNER_PASSWORD, name="Platform Owner")
 
 
 @pytest.fixture
@@ -138,29 +112,49 @@ class Traffic:
     script_errors: list[str] = field(default_factory=list)
 
 
-@pytest.fixture
-async def page(
-    browser: Browser, live_server: Server, color_scheme: ColorScheme
-) -> AsyncIterator[Page]:
-    """A fresh context (no cookies, cold cache) on the live server; afterwards, every request
-    must have gone to Keel's own origin and no script may have thrown."""
+async def new_context(
+    browser: Browser, base_url: str, color_scheme: ColorScheme = "light"
+) -> BrowserContext:
+    """A fresh context (no cookies, cold cache) as every test's: desktop, English, reduced
+    motion, and a short default timeout."""
     context = await browser.new_context(
-        base_url=live_server.url,
+        base_url=base_url,
         color_scheme=color_scheme,
         viewport=DESKTOP,
         locale="en-US",
         reduced_motion="reduce",
     )
     context.set_default_timeout(TIMEOUT_MS)
+    return context
+
+
+@asynccontextmanager
+async def checked_page(
+    browser: Browser, base_url: str, color_scheme: ColorScheme, cookies: list[Any] | None = None
+) -> AsyncIterator[Page]:
+    """A page in a fresh context (with ``cookies``, if given); afterwards, every request must
+    have gone to ``base_url``'s origin and no script may have thrown."""
+    context = await new_context(browser, base_url, color_scheme)
+    if cookies:
+        await context.add_cookies(cookies)
     traffic = Traffic()
     context.on("request", lambda request: traffic.urls.append(request.url))
     page = await context.new_page()
     page.on("pageerror", lambda error: traffic.script_errors.append(str(error)))
     yield page
     await context.close()
-    foreign = [url for url in traffic.urls if origin(url) != live_server.url]
-    assert not foreign, f"requests left Keel's origin {live_server.url}: {foreign}"
+    foreign = [url for url in traffic.urls if origin(url) != base_url]
+    assert not foreign, f"requests left Keel's origin {base_url}: {foreign}"
     assert not traffic.script_errors, f"uncaught script errors: {traffic.script_errors}"
+
+
+@pytest.fixture
+async def page(
+    browser: Browser, live_server: Server, color_scheme: ColorScheme
+) -> AsyncIterator[Page]:
+    """A fresh context (no cookies, cold cache) on the live server, checked afterwards."""
+    async with checked_page(browser, live_server.url, color_scheme) as page:
+        yield page
 
 
 @dataclass(frozen=True)
@@ -173,14 +167,20 @@ class Member:
 
 @pytest.fixture(scope="session")
 async def member(browser: Browser, live_server: Server) -> Member:
-    context = await browser.new_context(base_url=live_server.url)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = await context.new_page()
-    await sign_up(page, new_visitor(name="Grace Hopper"))
-    state = await context.storage_state()
-    dashboard = page.url
-    await context.close()
-    return Member(cookies=list(state["cookies"]), dashboard=dashboard)
+    return await signed_up_member(browser, live_server.url, new_visitor(name="Grace Hopper"))
+
+
+async def signed_up_member(browser: Browser, base_url: str, visitor: Visitor) -> Member:
+    """``visitor`` signed up by the form in a throwaway context: their session and
+    dashboard."""
+    context = await new_context(browser, base_url)
+    try:
+        page = await context.new_page()
+        await sign_up(page, visitor)
+        state = await context.storage_state()
+        return Member(cookies=list(state["cookies"]), dashboard=page.url)
+    finally:
+        await context.close()
 
 
 @pytest.fixture
@@ -191,7 +191,7 @@ async def member_page(page: Page, member: Member) -> Page:
 
 
 @pytest.fixture
-def axe_violations() -> Callable[[Page], Awaitable[list[dict[str, Any]]]]:
+def axe_violations() -> AxeViolations:
     return run_axe
 
 

@@ -1,10 +1,12 @@
 """Plain helpers for the browser tests: the seed user, its journey's steps, keyboard moves
-and axe-core. Fixtures live in ``conftest.py``; these take a Playwright page."""
+and axe-core. Fixtures live in ``conftest.py``; these take a Playwright page (steps outside
+the browser: ``steps.py``)."""
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, cast
@@ -19,6 +21,7 @@ AXE_SCRIPT = (resources.files("axe_playwright_python") / "axe.min.js").read_text
 #: The rules issue 7 holds every page to: WCAG 2.0 and 2.1, levels A and AA.
 WCAG_21_AA = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
 DASHBOARD_URL = re.compile(r"/app/[^/]+/dashboard$")
+_DASHBOARD_ORG = re.compile(r"/app/([^/]+)/dashboard$")
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,24 @@ async def sign_up(page: Page, visitor: Visitor) -> None:
     await fill_sign_up(page, visitor)
     await page.get_by_test_id("submit-button").click()
     await expect(page).to_have_url(DASHBOARD_URL)
+
+
+async def signed_up(page: Page, **overrides: str) -> tuple[Visitor, str]:
+    """A new visitor (``new_visitor(**overrides)``) signed up in ``page``: them and their
+    organization's id."""
+    visitor = new_visitor(**overrides)
+    await sign_up(page, visitor)
+    found = _DASHBOARD_ORG.search(page.url)
+    assert found, page.url
+    return visitor, found.group(1)
+
+
+async def log_in(page: Page, email: str, password: str) -> None:
+    """The login form, filled and sent (what follows is the caller's to expect)."""
+    await page.goto("/login")
+    await page.get_by_test_id("email-input").fill(email)
+    await page.get_by_test_id("password-input").fill(password)
+    await page.get_by_test_id("submit-button").click()
 
 
 async def fill_sign_up(page: Page, visitor: Visitor) -> None:
@@ -86,6 +107,15 @@ async def axe_violations(page: Page) -> list[dict[str, Any]]:
         list(WCAG_21_AA),
     )
     return cast(list[dict[str, Any]], violations)
+
+
+async def no_violations(
+    page: Page, axe: Callable[[Page], Awaitable[list[dict[str, Any]]]], name: str
+) -> None:
+    """Fails, naming ``name`` and the page, with axe's account of each violation (``axe``:
+    the ``axe_violations`` fixture)."""
+    violations = await axe(page)
+    assert not violations, f"{name} ({page.url}):\n{describe(violations)}"
 
 
 def describe(violations: list[dict[str, Any]]) -> str:

@@ -4,17 +4,13 @@ page is also photographed at 1280 and 375 px (var/screenshots/) for people to lo
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.conftest import ColorScheme, Member, Screenshot
-from tests.e2e.support import describe
+from tests.e2e.conftest import SCHEMES, AxeViolations, Member, Screenshot
+from tests.e2e.support import describe, no_violations
 
-AxeViolations = Callable[[Page], Awaitable[list[dict[str, Any]]]]
-SCHEMES: list[ColorScheme] = ["light", "dark"]
 #: (screenshot name, path, expected status) of the public pages
 PUBLIC_PAGES = [
     ("landing", "/", 200),
@@ -43,8 +39,7 @@ async def test_public_page__axe_wcag21aa__no_violations(
     assert response.status == status
     await expect(page.locator("html")).to_have_attribute("lang", "en")
     await screenshot(page, name)
-    violations = await axe_violations(page)
-    assert not violations, f"{path} ({page.url}):\n{describe(violations)}"
+    await no_violations(page, axe_violations, path)
 
 
 @pytest.mark.parametrize("color_scheme", SCHEMES)

@@ -2,25 +2,17 @@
 code), an invitation accepted by a newcomer in a second browser context, and axe on the pages
 emails link to, in both colour schemes.
 
-The invitation's token only exists in its email. The shared ``live_server`` keeps its data
-directory to itself, so the invitation test runs on a second ``keel serve`` of this module
-(``mail_server``) with no SMTP configured: in development Keel then writes each message to
-``<data_dir>/mail/*.eml``, and the test reads the link from there, as a developer would.
+The invitation's token only exists in its email. The shared ``live_server`` has no SMTP
+configured: in development Keel then writes each message to ``<data_dir>/mail/*.eml``
+(``live_server.mail_dir``), and the test reads the link from there, as a developer would.
 """
 
 from __future__ import annotations
 
-import asyncio
-import email
-import os
 import re
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.policy import default as default_policy
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pyotp
@@ -28,109 +20,52 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from keel.organizations import rules as organizations_rules
-from tests.cli.support import stop
-from tests.e2e.conftest import DESKTOP, TIMEOUT_MS, ColorScheme, Screenshot
-from tests.e2e.support import DASHBOARD_URL, Visitor, describe, fill_sign_up, new_visitor, sign_up
-from tests.helpers import servers
+from tests.e2e import steps
+from tests.e2e.conftest import (
+    SCHEMES,
+    TIMEOUT_MS,
+    AxeViolations,
+    ColorScheme,
+    Screenshot,
+    new_context,
+    signed_up_member,
+)
+from tests.e2e.steps import LiveServer
+from tests.e2e.support import (
+    DASHBOARD_URL,
+    Visitor,
+    describe,
+    fill_sign_up,
+    log_in,
+    new_visitor,
+    sign_up,
+)
 from tests.helpers.servers import Server
 
-AxeViolations = Callable[[Page], Awaitable[list[dict[str, Any]]]]
-SCHEMES: list[ColorScheme] = ["light", "dark"]
-#: The embedded worker polls every second; a mail later than this is a failure.
-MAIL_TIMEOUT_S = 30.0
 _INVITATION_LINK = re.compile(r"/invitations/accept\?token=[A-Za-z0-9_\-]+")
 
 
-@dataclass(frozen=True)
-class MailServer:
-    server: Server
-    mail_dir: Path
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-
-@pytest.fixture(scope="module")
-def mail_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailServer]:
-    """``keel serve`` as a developer runs it (SQLite, embedded worker, no SMTP), whose mail
-    directory this module knows; it must log no traceback."""
-    data_dir = tmp_path_factory.mktemp("e2e-mail")
-    env: dict[str, str | None] = {key: None for key in os.environ if key.startswith("KEEL_")}
-    env |= {
-        "KEEL_ENV": "development",
-        "KEEL_DATA_DIR": str(data_dir),
-        "KEEL_LOG__FORMAT": "json",
-        "KEEL_LOG__LEVEL": "WARNING",
-    }
-    server = servers.start(env)
-    try:
-        servers.wait_healthy(server)
-        yield MailServer(server, data_dir / "mail")
-    finally:
-        _, stderr = stop(server.process)
-        assert "Traceback" not in stderr, stderr[-4000:]
-
-
-async def new_context(
-    browser: Browser, base_url: str, color_scheme: ColorScheme = "light"
-) -> BrowserContext:
-    context = await browser.new_context(
-        base_url=base_url,
-        color_scheme=color_scheme,
-        viewport=DESKTOP,
-        locale="en-US",
-        reduced_motion="reduce",
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    return context
-
-
-async def wait_for_mail(mail_dir: Path, *, to: str) -> EmailMessage:
-    """The first message to ``to`` the embedded worker writes (polled until the deadline)."""
-    deadline = time.monotonic() + MAIL_TIMEOUT_S
-    while time.monotonic() < deadline:
-        found = await asyncio.to_thread(_mail_to, mail_dir, to)
-        if found is not None:
-            return found
-        await asyncio.sleep(0.1)
-    pytest.fail(f"no mail to {to} in {mail_dir} within {MAIL_TIMEOUT_S}s")
-
-
-def _mail_to(mail_dir: Path, to: str) -> EmailMessage | None:
-    for path in sorted(mail_dir.glob("*.eml")):
-        message = email.message_from_bytes(path.read_bytes(), policy=default_policy)
-        if message["To"] == to:
-            return message
-    return None
+async def invitation_link(server: LiveServer, to: str) -> str:
+    """The accept link's path and query in the newest invitation to ``to`` (the mail names
+    the default public URL's host)."""
+    message = await steps.wait_for_mail(server.mail_dir, to=to, matching=_INVITATION_LINK)
+    return invitation_path(message)
 
 
 def invitation_path(message: EmailMessage) -> str:
-    """The accept link's path and query (the mail names the default public URL's host)."""
-    text = message.get_body(("plain",))
-    assert text is not None
-    found = _INVITATION_LINK.search(text.get_content())
-    assert found, text.get_content()
+    text = steps.plain_text(message)
+    found = _INVITATION_LINK.search(text)
+    assert found, text
     return found.group(0)
 
 
 async def bearer_for(api: httpx.AsyncClient, visitor: Visitor) -> dict[str, str]:
-    login = await api.post(
-        "/api/v1/auth/login", json={"email": visitor.email, "password": visitor.password}
-    )
-    assert login.status_code == 200, login.text
-    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+    return await steps.bearer(api, visitor.email, visitor.password)
 
 
 async def signed_up_elsewhere(browser: Browser, base_url: str, visitor: Visitor) -> str:
     """Sign ``visitor`` up by the form in a throwaway context; their dashboard's URL."""
-    context = await new_context(browser, base_url)
-    try:
-        page = await context.new_page()
-        await sign_up(page, visitor)
-        return page.url
-    finally:
-        await context.close()
+    return (await signed_up_member(browser, base_url, visitor)).dashboard
 
 
 @dataclass(frozen=True)
@@ -146,23 +81,12 @@ async def two_factor_user(browser: Browser, base_url: str) -> TwoFactorUser:
     visitor = new_visitor(name="Hedy Lamarr")
     await signed_up_elsewhere(browser, base_url, visitor)
     async with httpx.AsyncClient(base_url=base_url, timeout=TIMEOUT_MS / 1000) as api:
-        headers = await bearer_for(api, visitor)
-        enrolled = await api.post("/api/v1/me/mfa/totp", headers=headers)
-        assert enrolled.status_code == 201, enrolled.text
-        secret = enrolled.json()["secret"]
-        code = pyotp.TOTP(secret).at(time.time() - 30)
-        confirmed = await api.post(
-            "/api/v1/me/mfa/totp/confirm", json={"code": code}, headers=headers
-        )
-        assert confirmed.status_code == 200, confirmed.text
-    return TwoFactorUser(visitor, secret, confirmed.json()["recovery_codes"])
+        totp = await steps.enroll_totp(api, await bearer_for(api, visitor))
+    return TwoFactorUser(visitor, totp.secret, totp.recovery_codes)
 
 
 async def password_step(page: Page, visitor: Visitor) -> None:
-    await page.goto("/login")
-    await page.get_by_test_id("email-input").fill(visitor.email)
-    await page.get_by_test_id("password-input").fill(visitor.password)
-    await page.get_by_test_id("submit-button").click()
+    await log_in(page, visitor.email, visitor.password)
     await expect(page).to_have_url(re.compile(r"/login/mfa$"))
 
 
@@ -207,17 +131,17 @@ async def test_login_with_mfa__recovery_code__lands_on_the_dashboard(
 
 @pytest.fixture
 async def contexts(
-    browser: Browser, mail_server: MailServer
+    browser: Browser, live_server: LiveServer
 ) -> AsyncIterator[list[BrowserContext]]:
-    """Two separate browsers (cookie jars) on the mail server: the admin's and the invitee's."""
-    opened = [await new_context(browser, mail_server.url) for _ in range(2)]
+    """Two separate browsers (cookie jars) on the live server: the admin's and the invitee's."""
+    opened = [await new_context(browser, live_server.url) for _ in range(2)]
     yield opened
     for context in opened:
         await context.close()
 
 
 async def test_invitation__newcomer_accepts_in_a_second_context__lands_on_the_org_dashboard(
-    contexts: list[BrowserContext], mail_server: MailServer, screenshot: Screenshot
+    contexts: list[BrowserContext], live_server: LiveServer, screenshot: Screenshot
 ) -> None:
     # Given an admin signed in in one browser, who invites a new address
     admin, invitee = new_visitor(name="Ada Admin"), new_visitor(name="Grace Hopper")
@@ -225,14 +149,14 @@ async def test_invitation__newcomer_accepts_in_a_second_context__lands_on_the_or
     await sign_up(admin_page, admin)
     org_name = organizations_rules.personal_organization_name(admin.name)
     org_id = admin_page.url.split("/")[-2]
-    async with httpx.AsyncClient(base_url=mail_server.url, timeout=TIMEOUT_MS / 1000) as api:
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=TIMEOUT_MS / 1000) as api:
         invited = await api.post(
             f"/api/v1/orgs/{org_id}/invitations",
             json={"email": invitee.email, "role": "member"},
             headers=await bearer_for(api, admin),
         )
         assert invited.status_code == 201, invited.text
-    link = invitation_path(await wait_for_mail(mail_server.mail_dir, to=invitee.email))
+    link = await invitation_link(live_server, invitee.email)
 
     # When the invitee opens the emailed link in another browser
     page = await contexts[1].new_page()
@@ -311,7 +235,7 @@ async def test_mfa_step__both_modes__axe_no_violations(
 @pytest.mark.parametrize("color_scheme", SCHEMES)
 async def test_invitation_page__signed_out__axe_no_violations(
     browser: Browser,
-    mail_server: MailServer,
+    live_server: LiveServer,
     color_scheme: ColorScheme,
     axe_violations: AxeViolations,
     screenshot: Screenshot,
@@ -319,16 +243,16 @@ async def test_invitation_page__signed_out__axe_no_violations(
     # Given a real invitation, opened by someone not signed in
     admin = new_visitor(name="Ada Admin")
     invitee_email = new_visitor().email
-    dashboard = await signed_up_elsewhere(browser, mail_server.url, admin)
-    async with httpx.AsyncClient(base_url=mail_server.url, timeout=TIMEOUT_MS / 1000) as api:
+    dashboard = await signed_up_elsewhere(browser, live_server.url, admin)
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=TIMEOUT_MS / 1000) as api:
         invited = await api.post(
             f"/api/v1/orgs/{dashboard.split('/')[-2]}/invitations",
             json={"email": invitee_email, "role": "guest"},
             headers=await bearer_for(api, admin),
         )
         assert invited.status_code == 201, invited.text
-    link = invitation_path(await wait_for_mail(mail_server.mail_dir, to=invitee_email))
-    context = await new_context(browser, mail_server.url, color_scheme)
+    link = await invitation_link(live_server, invitee_email)
+    context = await new_context(browser, live_server.url, color_scheme)
     try:
         page = await context.new_page()
         response = await page.goto(link)

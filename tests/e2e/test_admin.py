@@ -11,14 +11,9 @@ each test then gets the owner's cookies in a fresh context.
 
 from __future__ import annotations
 
-import asyncio
 import re
-import subprocess
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,14 +21,10 @@ import pyotp
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.cli.support import KEEL_BIN
-from tests.e2e.conftest import TIMEOUT_MS, ColorScheme, Member, Screenshot
-from tests.e2e.support import describe, new_visitor, sign_up
+from tests.e2e.conftest import SCHEMES, AxeViolations, Member, Screenshot, new_context
+from tests.e2e.steps import PlatformOwner
+from tests.e2e.support import describe, log_in, new_visitor, sign_up
 from tests.helpers.servers import Server
-
-AxeViolations = Callable[[Page], Awaitable[list[dict[str, Any]]]]
-SCHEMES: list[ColorScheme] = ["light", "dark"]
-OWNER_PASSWORD = "calm-Lighthouse-58-rope-dusk"
 
 
 @dataclass(frozen=True)
@@ -46,43 +37,8 @@ class Owner:
     cookies: list[Any]
 
 
-def server_env(server: Server) -> dict[str, str]:
-    """The live server's own environment: its data directory, hence its database."""
-    raw = Path(f"/proc/{server.process.pid}/environ").read_bytes().decode()
-    return dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
-
-
-async def create_superadmin(server: Server, email: str) -> None:
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [str(KEEL_BIN), "create-superadmin", "--email", email, "--name", "Platform Owner"],
-        input=f"{OWNER_PASSWORD}\n",
-        env=server_env(server),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
-async def enroll_totp(api: httpx.AsyncClient, email: str) -> tuple[dict[str, str], str]:
-    """Bearer headers and the TOTP secret, confirmed with the previous step's code so the
-    current one is still fresh for the browser's login."""
-    login = await api.post("/api/v1/auth/login", json={"email": email, "password": OWNER_PASSWORD})
-    assert login.status_code == 200, login.text
-    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-    secret = (await api.post("/api/v1/me/mfa/totp", headers=headers)).json()["secret"]
-    code = pyotp.TOTP(secret).at(time.time() - 30)
-    confirmed = await api.post("/api/v1/me/mfa/totp/confirm", json={"code": code}, headers=headers)
-    assert confirmed.status_code == 200, confirmed.text
-    return headers, secret
-
-
-async def log_in_with_code(page: Page, email: str, secret: str) -> None:
-    await page.goto("/login")
-    await page.get_by_test_id("email-input").fill(email)
-    await page.get_by_test_id("password-input").fill(OWNER_PASSWORD)
-    await page.get_by_test_id("submit-button").click()
+async def log_in_with_code(page: Page, email: str, password: str, secret: str) -> None:
+    await log_in(page, email, password)
     await expect(page).to_have_url(re.compile(r"/login/mfa$"))
     await page.get_by_test_id("code-input").fill(pyotp.TOTP(secret).now())
     await page.get_by_test_id("submit-button").click()
@@ -91,15 +47,15 @@ async def log_in_with_code(page: Page, email: str, secret: str) -> None:
 
 
 @pytest.fixture(scope="session")
-async def owner(browser: Browser, live_server: Server) -> Owner:
-    email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
-    await create_superadmin(live_server, email)
+async def owner(browser: Browser, live_server: Server, platform_owner: PlatformOwner) -> Owner:
+    """The worker's platform owner, also signed in through the forms with the password and a
+    code from pyotp (the API enrollment used the previous step's code)."""
+    headers = platform_owner.headers
     async with httpx.AsyncClient(base_url=live_server.url) as api:
-        headers, secret = await enroll_totp(api, email)
         user_id = (await api.get("/api/v1/me", headers=headers)).json()["id"]
-    context = await browser.new_context(base_url=live_server.url)
-    context.set_default_timeout(TIMEOUT_MS)
-    await log_in_with_code(await context.new_page(), email, secret)
+    context = await new_context(browser, live_server.url)
+    email, password = platform_owner.email, platform_owner.password
+    await log_in_with_code(await context.new_page(), email, password, platform_owner.totp.secret)
     cookies = list((await context.storage_state())["cookies"])
     await context.close()
     return Owner(email=email, user_id=user_id, headers=headers, cookies=cookies)
@@ -125,8 +81,7 @@ async def test_flag_on_in_god_dashboard__member_sees_feature_after_reload(
     owner_page: Page, browser: Browser, live_server: Server, owner: Owner
 ) -> None:
     # Given a member on their dashboard, in a second browser
-    context = await browser.new_context(base_url=live_server.url)
-    context.set_default_timeout(TIMEOUT_MS)
+    context = await new_context(browser, live_server.url)
     member = await context.new_page()
     await sign_up(member, new_visitor(name="Margaret Hamilton"))
     org_id = member.url.split("/")[-2]

@@ -3,17 +3,11 @@ says what it will do, and the open menus pass axe in both themes."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.conftest import ColorScheme, Member, Screenshot
+from tests.e2e.conftest import SCHEMES, AxeViolations, ColorScheme, Member, Screenshot
 from tests.e2e.support import describe
-
-AxeViolations = Callable[[Page], Awaitable[list[dict[str, Any]]]]
-SCHEMES: list[ColorScheme] = ["light", "dark"]
 
 
 async def test_account_menu__keyboard__opens_and_escape_returns_focus(

@@ -6,30 +6,24 @@ screenshotted."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
-from email import message_from_bytes, policy
-from pathlib import Path
 
 import httpx
 import pytest
 from playwright.async_api import Page, expect
 
+from tests.e2e import steps
 from tests.e2e.conftest import DESKTOP, PHONE, TIMEOUT_MS, Screenshot
-from tests.e2e.support import axe_violations, describe, new_visitor, sign_up, tab_to
-from tests.helpers.servers import Server
+from tests.e2e.steps import LiveServer
+from tests.e2e.support import axe_violations, describe, new_visitor, signed_up, tab_to
 
 _TOKEN = re.compile(r"/invitations/accept\?token=([\w-]+)")
-_ORG = re.compile(r"/app/([^/]+)/dashboard$")
 
 
 async def admin_signed_up(page: Page) -> str:
     """A new admin (their personal organization) signed in on ``page``; its id."""
-    await sign_up(page, new_visitor(name="Ada Admin"))
-    found = _ORG.search(page.url)
-    assert found, page.url
-    return found.group(1)
+    _admin, org_id = await signed_up(page, name="Ada Admin")
+    return org_id
 
 
 async def invite(page: Page, org_id: str, email: str, role: str = "member") -> None:
@@ -41,7 +35,7 @@ async def invite(page: Page, org_id: str, email: str, role: str = "member") -> N
     await expect(row).to_be_visible()
 
 
-async def join_by_the_emailed_link(server: Server, mail_dir: Path, email: str) -> None:
+async def join_by_the_emailed_link(server: LiveServer, email: str) -> None:
     """The invited person registers, logs in and accepts, through the API (the accept page
     is another part of the app), with the token of the link the server mailed."""
     visitor = new_visitor(email=email, name="Grace Hopper")
@@ -51,59 +45,31 @@ async def join_by_the_emailed_link(server: Server, mail_dir: Path, email: str) -
             json={"email": email, "password": visitor.password, "name": visitor.name},
         )
         assert registered.status_code == 201, registered.text
-        login = await api.post(
-            "/api/v1/auth/login", json={"email": email, "password": visitor.password}
-        )
-        assert login.status_code == 200, login.text
-        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        token = await emailed_token(mail_dir, email)
+        headers = await steps.bearer(api, email, visitor.password)
+        token = await emailed_token(server, email)
         accepted = await api.post(
             "/api/v1/invitations/accept", json={"token": token}, headers=headers
         )
         assert accepted.status_code == 200, accepted.text
 
 
-async def emailed_token(mail_dir: Path, email: str, *, within: float = 15.0) -> str:
-    """The invitation token of the mail to ``email`` (the embedded worker sends it shortly
-    after the request: polled, never slept on blindly)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        token = await asyncio.to_thread(_token_in, mail_dir, email)
-        if token is not None:
-            return token
-        await asyncio.sleep(0.1)
-    pytest.fail(f"no invitation mail to {email} in {mail_dir} within {within}s")
-
-
-def _token_in(mail_dir: Path, email: str) -> str | None:
-    for path in sorted(mail_dir.glob("*.eml"), reverse=True):
-        message = message_from_bytes(path.read_bytes(), policy=policy.default)
-        body = message.get_body(("plain",))
-        found = _TOKEN.search(body.get_content()) if body is not None else None
-        if message["To"] == email and found:
-            return found.group(1)
-    return None
-
-
-@pytest.fixture
-def mail_dir(live_server: Server, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the live server writes its mail: ``<KEEL_DATA_DIR>/mail`` (no SMTP configured),
-    the data directory being the one with the server's log under this worker's temp root."""
-    base = tmp_path_factory.getbasetemp()
-    roots = {p.resolve() for p in base.glob("e2e*") if (p / "serve.log").exists()}
-    assert len(roots) == 1, roots  # pytest's "<name>current" link resolves to the same one
-    return roots.pop() / "mail"
+async def emailed_token(server: LiveServer, email: str) -> str:
+    """The invitation token of the newest mail to ``email`` that carries one."""
+    message = await steps.wait_for_mail(server.mail_dir, to=email, matching=_TOKEN)
+    found = _TOKEN.search(steps.plain_text(message))
+    assert found
+    return found.group(1)
 
 
 async def test_members__invite_join_change_role_and_remove_by_keyboard(
-    page: Page, live_server: Server, mail_dir: Path
+    page: Page, live_server: LiveServer
 ) -> None:
     # Given an admin who invites someone through the members page
     org_id = await admin_signed_up(page)
     email = new_visitor().email
     await invite(page, org_id, email)
     # When the invited person joins with the emailed link
-    await join_by_the_emailed_link(live_server, mail_dir, email)
+    await join_by_the_emailed_link(live_server, email)
     await page.goto(f"/app/{org_id}/members")
     member = page.get_by_test_id("member-row").filter(has_text=email)
     await expect(member).to_be_visible()

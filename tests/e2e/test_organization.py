@@ -5,23 +5,21 @@ rows, the webhooks list, an endpoint with deliveries and the secret page, in bot
 
 The organization must be on a plan with the audit log, and plans are changed by the platform
 owner only: the set-up does it through the same service, on the database of a ``keel serve``
-of this module (the shared ``live_server`` keeps its data directory to itself). That server
-also lets webhooks call 127.0.0.1 (``KEEL_WEBHOOKS__ALLOW_LOOPBACK``, development only), so
-the test ping reaches the receiver of ``tests/webhooks/receiver.py``.
+of this module (started as the shared ``live_server`` is, by ``steps.serving``, with more
+settings). That server lets webhooks call 127.0.0.1 (``KEEL_WEBHOOKS__ALLOW_LOOPBACK``,
+development only), so the test ping reaches the receiver of ``tests/webhooks/receiver.py``.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.access.schemas import OrgAccess
@@ -35,61 +33,44 @@ from keel.users.models import User
 from keel.webhooks import service as webhooks_service
 from keel.webhooks.models import FAILED, SUCCEEDED
 from keel.webhooks.schemas import WebhookCreate
-from tests.cli.support import stop
-from tests.e2e.conftest import DESKTOP, TIMEOUT_MS, ColorScheme, Screenshot
-from tests.e2e.support import describe, origin
-from tests.helpers import servers
+from tests.e2e.conftest import (
+    SCHEMES,
+    AxeViolations,
+    ColorScheme,
+    Screenshot,
+    checked_page,
+    new_context,
+)
+from tests.e2e.steps import LiveServer, serving
+from tests.e2e.support import log_in, no_violations
 from tests.helpers import tenancy as tenancy_helpers
-from tests.helpers.servers import Server
 from tests.helpers.tenancy import PASSWORD, access_for, make_org, make_user
 from tests.webhooks.builders import seed_log_delivery, seed_message
 from tests.webhooks.receiver import Reply, receiving
 
-AxeViolations = Callable[[Page], Awaitable[list[dict[str, Any]]]]
-SCHEMES: list[ColorScheme] = ["light", "dark"]
 #: A public address (IANA's example.com) that no test ever sends to: endpoints pointing at
 #: it are created disabled, or subscribed to an event the tests never cause.
 PUBLIC_URL = "https://93.184.215.14/keel-e2e"
 APP_URL = re.compile(r"/app/[^/]+/dashboard$")
 
 
-@dataclass(frozen=True)
-class OrgServer:
-    server: Server
-    data_dir: Path
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def settings(self) -> Settings:
-        """Settings over this server's database, for set-up through the services."""
-        database = f"sqlite+aiosqlite:///{self.data_dir / 'keel.db'}"
-        return Settings(env="development", data_dir=self.data_dir, database={"url": database})
+def settings_of(server: LiveServer) -> Settings:
+    """Settings over the server's database, for set-up through the services."""
+    database = f"sqlite+aiosqlite:///{server.data_dir / 'keel.db'}"
+    return Settings(env="development", data_dir=server.data_dir, database={"url": database})
 
 
 @pytest.fixture(scope="module")
-def org_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrgServer]:
-    """``keel serve`` as a developer runs it, webhooks allowed to reach 127.0.0.1; it must
-    log no traceback."""
-    data_dir = tmp_path_factory.mktemp("e2e-organization")
-    env: dict[str, str | None] = {key: None for key in os.environ if key.startswith("KEEL_")}
-    env |= {
-        "KEEL_ENV": "development",
-        "KEEL_DATA_DIR": str(data_dir),
-        "KEEL_LOG__FORMAT": "json",
-        "KEEL_LOG__LEVEL": "WARNING",
+def org_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """``keel serve`` as a developer runs it, webhooks allowed to reach 127.0.0.1 and a
+    support address for the plan page's upgrade prompt."""
+    extra_env = {
         "KEEL_WEBHOOKS__ALLOW_LOOPBACK": "true",
         "KEEL_WEBHOOKS__TIMEOUT_SECONDS": "5",
         "KEEL_NOTIFICATIONS__SUPPORT_EMAIL": "sales@keel.test",
     }
-    server = servers.start(env)
-    try:
-        servers.wait_healthy(server)
-        yield OrgServer(server, data_dir)
-    finally:
-        _, stderr = stop(server.process)
-        assert "Traceback" not in stderr, stderr[-4000:]
+    with serving(tmp_path_factory.mktemp("e2e-organization"), extra_env) as server:
+        yield server
 
 
 @dataclass(frozen=True)
@@ -106,9 +87,9 @@ class ProAdmin:
 
 
 @pytest.fixture(scope="module")
-async def pro_admin(browser: Browser, org_server: OrgServer) -> ProAdmin:
+async def pro_admin(browser: Browser, org_server: LiveServer) -> ProAdmin:
     email = f"e2e-admin-{uuid.uuid4().hex[:10]}@example.com"
-    settings = org_server.settings()
+    settings = settings_of(org_server)
     await _hash_password_first()
     # Short transactions: each holds SQLite's write lock, which the server waits 5 s for.
     async with standalone_transaction(settings) as db:
@@ -122,10 +103,7 @@ async def pro_admin(browser: Browser, org_server: OrgServer) -> ProAdmin:
     context = await new_context(browser, org_server.url)
     try:
         page = await context.new_page()
-        await page.goto("/login")
-        await page.get_by_test_id("email-input").fill(email)
-        await page.get_by_test_id("password-input").fill(PASSWORD)
-        await page.get_by_test_id("submit-button").click()
+        await log_in(page, email, PASSWORD)
         await expect(page).to_have_url(APP_URL)
         cookies = list((await context.storage_state())["cookies"])
     finally:
@@ -167,38 +145,13 @@ async def _webhook_with_deliveries(
     return endpoint.id
 
 
-async def new_context(
-    browser: Browser, base_url: str, color_scheme: ColorScheme = "light"
-) -> BrowserContext:
-    context = await browser.new_context(
-        base_url=base_url,
-        color_scheme=color_scheme,
-        viewport=DESKTOP,
-        locale="en-US",
-        reduced_motion="reduce",
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    return context
-
-
 @pytest.fixture
 async def admin_page(
-    browser: Browser, org_server: OrgServer, pro_admin: ProAdmin, color_scheme: ColorScheme
+    browser: Browser, org_server: LiveServer, pro_admin: ProAdmin, color_scheme: ColorScheme
 ) -> AsyncIterator[Page]:
-    """A fresh context signed in as the admin; afterwards no request may have left the
-    server's origin and no script may have thrown."""
-    context = await new_context(browser, org_server.url, color_scheme)
-    await context.add_cookies(pro_admin.cookies)
-    urls: list[str] = []
-    errors: list[str] = []
-    context.on("request", lambda request: urls.append(request.url))
-    page = await context.new_page()
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    await context.close()
-    foreign = [url for url in urls if origin(url) != org_server.url]
-    assert not foreign, f"requests left Keel's origin: {foreign}"
-    assert not errors, f"uncaught script errors: {errors}"
+    """A fresh context signed in as the admin, checked afterwards as ``page`` is."""
+    async with checked_page(browser, org_server.url, color_scheme, pro_admin.cookies) as page:
+        yield page
 
 
 # ---- journeys -------------------------------------------------------------------------------
@@ -269,8 +222,7 @@ async def assert_accessible(
     page: Page, axe_violations: AxeViolations, screenshot: Screenshot, name: str
 ) -> None:
     await screenshot(page, f"organization-{name}")
-    violations = await axe_violations(page)
-    assert not violations, f"{name} ({page.url}):\n{describe(violations)}"
+    await no_violations(page, axe_violations, name)
 
 
 @pytest.mark.parametrize("color_scheme", SCHEMES)

@@ -7,11 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-import subprocess
 import time
-import uuid
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,42 +15,22 @@ import pyotp
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.cli.support import KEEL_BIN
-from tests.e2e.conftest import TIMEOUT_MS, ColorScheme, Screenshot
-from tests.e2e.support import DASHBOARD_URL, Visitor, describe, new_visitor, sign_up
+from tests.e2e import steps
+from tests.e2e.conftest import SCHEMES, TIMEOUT_MS, AxeViolations, Screenshot
+from tests.e2e.steps import PlatformOwner
+from tests.e2e.support import DASHBOARD_URL, Visitor, log_in, no_violations, signed_up
 from tests.helpers.servers import Server
 
-AxeViolations = Callable[[Page], Awaitable[list[dict[str, Any]]]]
-SCHEMES: list[ColorScheme] = ["light", "dark"]
 SECURITY = "/app/settings/security"
 INBOX = "/app/notifications"
 #: ``KEEL_AUTH__REFRESH_REUSE_GRACE_SECONDS``'s default, which the live server keeps.
 REUSE_GRACE_SECONDS = 5.0
 
 
-async def no_violations(page: Page, axe_violations: AxeViolations, name: str) -> None:
-    violations = await axe_violations(page)
-    assert not violations, f"{name} ({page.url}):\n{describe(violations)}"
-
-
-async def signed_up(page: Page) -> tuple[Visitor, str]:
-    """A new visitor signed up in ``page``: them and their organization's id."""
-    visitor = new_visitor()
-    await sign_up(page, visitor)
-    found = re.search(r"/app/([^/]+)/dashboard$", page.url)
-    assert found
-    return visitor, found.group(1)
-
-
 async def api_login(server: Server, visitor: Visitor) -> dict[str, Any]:
     """Another session of the visitor, through the API (a script, another device)."""
     async with httpx.AsyncClient(base_url=server.url) as api:
-        answer = await api.post(
-            "/api/v1/auth/login", json={"email": visitor.email, "password": visitor.password}
-        )
-    assert answer.status_code == 200, answer.text
-    tokens: dict[str, Any] = answer.json()
-    return tokens
+        return await steps.api_login(api, visitor.email, visitor.password)
 
 
 # ---- two-factor --------------------------------------------------------------------------------
@@ -92,10 +68,7 @@ async def test_mfa__enrolled_from_the_manual_key__next_login_asks_for_the_code(
     # When they log out and log in again
     await page.get_by_test_id("user-menu").locator("summary").click()
     await page.get_by_test_id("logout-button").click()
-    await page.goto("/login")
-    await page.get_by_test_id("email-input").fill(visitor.email)
-    await page.get_by_test_id("password-input").fill(visitor.password)
-    await page.get_by_test_id("submit-button").click()
+    await log_in(page, visitor.email, visitor.password)
 
     # Then the password alone is not enough: the app's code (of the next step, as the
     # enrollment's was used) finishes the login
@@ -264,42 +237,10 @@ async def test_preferences__untick_and_save__kept_after_reload(member_page: Page
 # ---- API keys ---------------------------------------------------------------------------------
 
 
-def _server_env(server: Server) -> dict[str, str]:
-    """The live server's own environment (its data directory, hence its database)."""
-    raw = Path(f"/proc/{server.process.pid}/environ").read_bytes().decode()
-    return dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
-
-
-@pytest.fixture(scope="session")
-async def platform_owner(live_server: Server) -> dict[str, str]:
-    """Bearer headers of a platform owner (made with ``keel create-superadmin``, MFA turned on
-    through the API): the only one who may change an organization's plan."""
-    email, password = f"owner-{uuid.uuid4().hex[:8]}@example.com", "amber-Tide-83-granite-moss"
-    made = await asyncio.to_thread(
-        subprocess.run,
-        [str(KEEL_BIN), "create-superadmin", "--email", email],
-        input=f"{password}\n",
-        env=_server_env(live_server),
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert made.returncode == 0, made.stdout + made.stderr
-    token = (await api_login(live_server, Visitor(email, password, "Owner")))["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=live_server.url) as api:
-        enrollment = (await api.post("/api/v1/me/mfa/totp", headers=headers)).json()
-        code = {"code": pyotp.TOTP(enrollment["secret"]).now()}
-        confirmed = await api.post("/api/v1/me/mfa/totp/confirm", json=code, headers=headers)
-    assert confirmed.status_code == 200, confirmed.text
-    return headers
-
-
-async def on_plan(server: Server, owner: dict[str, str], org_id: str, plan: str) -> None:
+async def on_plan(server: Server, owner: PlatformOwner, org_id: str, plan: str) -> None:
     async with httpx.AsyncClient(base_url=server.url) as api:
         moved = await api.put(
-            f"/api/v1/admin/orgs/{org_id}/plan", json={"plan": plan}, headers=owner
+            f"/api/v1/admin/orgs/{org_id}/plan", json={"plan": plan}, headers=owner.headers
         )
     assert moved.status_code == 200, moved.text
 
@@ -308,7 +249,7 @@ async def on_plan(server: Server, owner: dict[str, str], org_id: str, plan: str)
 async def test_api_key__created__secret_shown_once_then_revoked(
     page: Page,
     live_server: Server,
-    platform_owner: dict[str, str],
+    platform_owner: PlatformOwner,
     axe_violations: AxeViolations,
     screenshot: Screenshot,
 ) -> None:

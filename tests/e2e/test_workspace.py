@@ -5,18 +5,13 @@ onboarding checklist updated in place, and every workspace page under axe in bot
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.conftest import TIMEOUT_MS, ColorScheme, Member, Screenshot
-from tests.e2e.support import describe, focused_test_id, new_visitor, sign_up, tab_to
+from tests.e2e.conftest import SCHEMES, AxeViolations, Member, Screenshot, new_context
+from tests.e2e.support import focused_test_id, new_visitor, no_violations, sign_up, tab_to
 from tests.helpers.servers import Server
-
-AxeViolations = Callable[[Page], Awaitable[list[dict[str, Any]]]]
-SCHEMES: list[ColorScheme] = ["light", "dark"]
 
 
 def org_path(dashboard_url: str) -> str:
@@ -66,7 +61,7 @@ async def test_projects__free_plans_fourth_project__upgrade_modal_over_the_page(
     for action in ("upgrade-now", "upgrade-learn-more", "upgrade-later"):
         await expect(modal.get_by_test_id(action)).to_be_visible()
     await expect(modal.get_by_test_id("upgrade-now")).to_have_attribute(
-        "href", org_path(page.url) + "/plan"
+        "href", org_path(page.url) + "/plan#upgrade"
     )
     await screenshot(page, "workspace-upgrade-modal")
 
@@ -175,8 +170,7 @@ async def test_onboarding__skip_a_step_then_finish_the_tour__checklist_follows(
 async def no_projects(browser: Browser, live_server: Server) -> Member:
     """A user whose organization has no project (the sample deleted through its
     confirmation page), signed up once per worker."""
-    context = await browser.new_context(base_url=live_server.url)
-    context.set_default_timeout(TIMEOUT_MS)
+    context = await new_context(browser, live_server.url)
     page = await context.new_page()
     await sign_up(page, new_visitor(name="Ned Empty"))
     dashboard = page.url
@@ -226,8 +220,7 @@ async def test_workspace_page__axe_wcag21aa__no_violations(
     # Then it has one h1, and axe finds no violation
     await expect(member_page.locator("h1")).to_have_count(1)
     await screenshot(member_page, f"workspace-{name}")
-    violations = await axe_violations(member_page)
-    assert not violations, f"{name} ({member_page.url}):\n{describe(violations)}"
+    await no_violations(member_page, axe_violations, name)
 
 
 @pytest.mark.parametrize("color_scheme", SCHEMES)
@@ -238,8 +231,7 @@ async def test_workspace_empty_projects__axe_wcag21aa__no_violations(
     await open_workspace_page(page, no_projects.dashboard, "projects-empty")
     await expect(page.get_by_test_id("projects-empty")).to_be_visible()
     await screenshot(page, "workspace-projects-empty")
-    violations = await axe_violations(page)
-    assert not violations, f"empty projects ({page.url}):\n{describe(violations)}"
+    await no_violations(page, axe_violations, "empty projects")
 
 
 @pytest.mark.parametrize("color_scheme", SCHEMES)
@@ -252,5 +244,4 @@ async def test_document_delete_modal_open__axe_wcag21aa__no_violations(
     await expect(member_page.get_by_test_id("delete-document")).to_be_visible()
     # Then axe finds no violation
     await screenshot(member_page, "workspace-document-delete-modal")
-    violations = await axe_violations(member_page)
-    assert not violations, f"delete modal ({member_page.url}):\n{describe(violations)}"
+    await no_violations(member_page, axe_violations, "delete modal")

@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from keel.auth.service import throttle
+from tests.web.helpers import page_client
 
 
 @pytest.fixture(autouse=True)
@@ -24,12 +25,14 @@ def no_login_delay(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 async def browser(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """A client that behaves like a browser: cookies kept, redirects not followed (tests
-    check each hop), HTML accepted."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport,
-        base_url="https://testserver",
-        headers={"accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
-    ) as client:
+    """A client that behaves like a browser (``helpers.page_client``)."""
+    async with page_client(app) as client:
+        yield client
+
+
+@pytest.fixture
+async def other_browser(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A second browser with its own cookies: another device of the same person, or the
+    member someone else acts on."""
+    async with page_client(app) as client:
         yield client

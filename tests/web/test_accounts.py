@@ -19,15 +19,12 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keel.access.schemas import Actor
 from keel.audit.models import AuditLog
 from keel.auth.models import ActionToken
-from keel.auth.service import mfa
 from keel.config import Settings
 from keel.kit import clock
 from keel.kit.deps import Resources
 from keel.kit.jobs.models import Job
-from keel.kit.security import KeyRing
 from keel.main import create_app
 from keel.notifications.service.mail import SEND_EMAIL_JOB
 from keel.organizations.models import Organization
@@ -46,7 +43,7 @@ from tests.organizations.builders import (
     make_invitation,
     membership,
 )
-from tests.web.helpers import STRONG_PASSWORD, csrf_of, log_in, sign_up, submit, text_at
+from tests.web.helpers import STRONG_PASSWORD, csrf_of, log_in, sign_up, submit, text_at, with_totp
 
 NEW_PASSWORD = "a brand new quiet passphrase"
 WRONG = "definitely not the right password"
@@ -647,21 +644,18 @@ async def test_login_and_signup__foreign_next__ignored(
 # ---- MFA step: the recovery-code mode --------------------------------------------------------
 
 
-async def with_totp(db: AsyncSession, settings: Settings) -> tuple[User, str, list[str]]:
+async def totp_user(db: AsyncSession, settings: Settings) -> tuple[User, str, list[str]]:
     """A user with TOTP confirmed through the service: the secret and the recovery codes."""
     user = await make_user(db)
-    keyring = KeyRing.from_settings(settings)
-    enrollment = await mfa.start_enrollment(db, Actor.system(), user, keyring=keyring)
-    code = pyotp.TOTP(enrollment.secret).at(clock.now() - timedelta(seconds=30))
-    codes = await mfa.confirm_enrollment(db, Actor.system(), user, code=code, keyring=keyring)
-    return user, enrollment.secret, codes
+    secret, codes = await with_totp(db, settings, user)
+    return user, secret, codes
 
 
 async def test_mfa__recovery_mode__explicit_field_and_a_code_works_once(
     browser: httpx.AsyncClient, db: AsyncSession, settings: Settings
 ) -> None:
     # Given a user with TOTP on, past the password step
-    user, _, codes = await with_totp(db, settings)
+    user, _, codes = await totp_user(db, settings)
     await log_in(browser, user.email)
     # Then the code step offers the recovery-code mode as a plain link
     step = await browser.get("/login/mfa")
@@ -696,7 +690,7 @@ async def test_mfa__next_kept_through_the_code_step(
     browser: httpx.AsyncClient, db: AsyncSession, settings: Settings
 ) -> None:
     # Given a user with TOTP on who logs in from a link with a next path
-    user, secret, _ = await with_totp(db, settings)
+    user, secret, _ = await totp_user(db, settings)
     target = "/invitations/accept?token=abc"
     form = await browser.get("/login", params={"next": target})
     response = await browser.post(

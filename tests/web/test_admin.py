@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
-from datetime import timedelta
 
 import httpx
 import pyotp
@@ -24,9 +22,7 @@ from keel.auth.service import mfa
 from keel.config import Settings
 from keel.flags import service as flags_service
 from keel.flags.schemas import FlagCreate
-from keel.kit import clock
 from keel.kit.jobs.models import DEAD, Job
-from keel.kit.security import KeyRing
 from keel.organizations.models import Organization
 from keel.plans import service as plans_service
 from keel.users.models import User
@@ -34,7 +30,7 @@ from keel.web.service import admin as admin_service
 from tests.architecture.test_routes import api_routes
 from tests.helpers.tenancy import add_member, make_org, make_user
 from tests.organizations.builders import fresh
-from tests.web.helpers import csrf_of, log_in, submit, text_at
+from tests.web.helpers import csrf_of, log_in, submit, text_at, with_totp
 
 #: Stand-ins for the path parameters when every /admin route is called.
 PATH_VALUES = {
@@ -46,40 +42,14 @@ PATH_VALUES = {
 }
 
 
-@pytest.fixture
-async def other_browser(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """A second browser (its own cookies): the member the platform owner acts on."""
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="https://testserver",
-        headers={"accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
-    ) as client:
-        yield client
-
-
-async def with_totp(db: AsyncSession, settings: Settings, user: User) -> str:
-    """TOTP confirmed with the previous step's code, so the current one still logs in."""
-    keyring = KeyRing.from_settings(settings)
-    enrollment = await mfa.start_enrollment(db, Actor.system(), user, keyring=keyring)
-    code = pyotp.TOTP(enrollment.secret).at(clock.now() - timedelta(seconds=30))
-    await mfa.confirm_enrollment(db, Actor.system(), user, code=code, keyring=keyring)
-    return enrollment.secret
-
-
 async def sign_in_owner(browser: httpx.AsyncClient, db: AsyncSession, settings: Settings) -> User:
     """The platform owner, logged in with password and code through the forms."""
     owner = await make_user(db, name="Platform Owner", is_superadmin=True)
-    secret = await with_totp(db, settings, owner)
+    secret, _codes = await with_totp(db, settings, owner)
     assert (await log_in(browser, owner.email)).headers["location"] == "/login/mfa"
     done = await submit(browser, "/login/mfa", code=pyotp.TOTP(secret).now())
     assert done.status_code == 303, done.text
     return owner
-
-
-async def post(browser: httpx.AsyncClient, page: str, action: str, **fields: str) -> httpx.Response:
-    """POST ``action`` with the CSRF token of ``page`` (as a form on that page would)."""
-    token = csrf_of((await browser.get(page)).text)
-    return await browser.post(action, data={"csrf_token": token, **fields})
 
 
 async def staff_entries(db: AsyncSession, action: str) -> list[AuditLog]:
@@ -207,7 +177,7 @@ async def test_change_plan__audited_as_staff_and_bad_plan_inline(
     owner = await sign_in_owner(browser, db, settings)
     detail = f"/admin/organizations/{org.id}"
     # When the platform owner picks "starter"
-    response = await post(browser, detail, f"{detail}/plan", plan="starter")
+    response = await submit(browser, detail, f"{detail}/plan", plan="starter")
     # Then the organization is on it, audited as the platform (staff) on the owner's behalf
     assert response.status_code == 303 and response.headers["location"] == detail
     assert text_at((await browser.get(detail)).text, "organization-plan") == "Starter"
@@ -216,7 +186,7 @@ async def test_change_plan__audited_as_staff_and_bad_plan_inline(
     assert entry.organization_id == org.id
     assert await staff_entries(db, "access.superadmin_override")
     # And an unknown plan is the form again with the message at the select
-    refused = await post(browser, detail, f"{detail}/plan", plan="platinum")
+    refused = await submit(browser, detail, f"{detail}/plan", plan="platinum")
     assert refused.status_code == 422 and 'id="plan-error"' in refused.text
 
 
@@ -236,7 +206,7 @@ async def test_suspend__members_refused_until_restored(
     # When the platform owner suspends it with a reason (the no-JS page shows the form)
     confirm = await browser.get(f"{detail}/suspend")
     assert confirm.status_code == 200 and 'name="reason"' in confirm.text
-    response = await post(browser, detail, f"{detail}/suspend", reason="Unpaid invoices")
+    response = await submit(browser, detail, f"{detail}/suspend", reason="Unpaid invoices")
     # Then the member gets the suspended refusal, and the change is audited with the reason
     assert response.status_code == 303
     refused = await other_browser.get(dashboard)
@@ -246,7 +216,7 @@ async def test_suspend__members_refused_until_restored(
     assert entry.context == {"reason": "Unpaid invoices"}
     assert 'data-testid="unsuspend-open"' in (await browser.get(detail)).text
     # When it is restored, Then the member is back in
-    assert (await post(browser, detail, f"{detail}/unsuspend")).status_code == 303
+    assert (await submit(browser, detail, f"{detail}/unsuspend")).status_code == 303
     assert (await other_browser.get(dashboard)).status_code == 200
 
 
@@ -296,7 +266,7 @@ async def test_disable_user__signed_out_and_cannot_log_in_until_enabled(
     detail = f"/admin/users/{member.id}"
     # When the platform owner disables the account (the no-JS page asks first)
     assert 'data-testid="user-disable-confirm"' in (await browser.get(f"{detail}/disable")).text
-    response = await post(browser, detail, f"{detail}/disable")
+    response = await submit(browser, detail, f"{detail}/disable")
     # Then the member's browser is signed out and a new login is refused
     assert response.status_code == 303 and response.headers["location"] == detail
     assert (await other_browser.get("/app")).headers["location"] == "/login"
@@ -306,7 +276,7 @@ async def test_disable_user__signed_out_and_cannot_log_in_until_enabled(
     assert entry.actor_kind == "staff" and entry.actor_user_id == owner.id
     assert await staff_entries(db, "session.revoked")
     # When the account is enabled again, Then the member can log in
-    assert (await post(browser, detail, f"{detail}/enable")).status_code == 303
+    assert (await submit(browser, detail, f"{detail}/enable")).status_code == 303
     other_browser.cookies.clear()
     assert (await log_in(other_browser, member.email)).status_code == 303
 
@@ -318,20 +288,20 @@ async def test_reset_mfa_and_end_sessions__audited(
     settings: Settings,
 ) -> None:
     org, member = await member_of_new_org(db)
-    secret = await with_totp(db, settings, member)
+    secret, _codes = await with_totp(db, settings, member)
     await log_in(other_browser, member.email)
     await submit(other_browser, "/login/mfa", code=pyotp.TOTP(secret).now())
     assert (await other_browser.get(f"/app/{org.id}/dashboard")).status_code == 200
     await sign_in_owner(browser, db, settings)
     detail = f"/admin/users/{member.id}"
     # When the platform owner resets the member's MFA
-    assert (await post(browser, detail, f"{detail}/reset-mfa")).status_code == 303
+    assert (await submit(browser, detail, f"{detail}/reset-mfa")).status_code == 303
     # Then the factor is gone (audited); the member's session still works
     assert not await mfa.is_enabled(db, member.id)
     assert [e.actor_kind for e in await staff_entries(db, "mfa.reset")] == ["staff"]
     assert (await other_browser.get(f"/app/{org.id}/dashboard")).status_code == 200
     # When the platform owner ends the member's sessions, Then the member is signed out
-    assert (await post(browser, detail, f"{detail}/end-sessions")).status_code == 303
+    assert (await submit(browser, detail, f"{detail}/end-sessions")).status_code == 303
     assert (await other_browser.get("/app")).headers["location"] == "/login"
 
 
@@ -340,7 +310,7 @@ async def test_disable_own_account__403(
 ) -> None:
     owner = await sign_in_owner(browser, db, settings)
     detail = f"/admin/users/{owner.id}"
-    response = await post(browser, detail, f"{detail}/disable")
+    response = await submit(browser, detail, f"{detail}/disable")
     assert response.status_code == 403 and "your own account" in response.text
 
 
@@ -348,7 +318,7 @@ async def test_disable_own_account__403(
 
 
 async def new_flag(browser: httpx.AsyncClient, key: str, **fields: str) -> httpx.Response:
-    return await post(browser, "/admin/flags", "/admin/flags", key=key, **fields)
+    return await submit(browser, "/admin/flags", "/admin/flags", key=key, **fields)
 
 
 async def test_flags__create_toggle_in_place_and_without_javascript(
@@ -376,7 +346,7 @@ async def test_flags__create_toggle_in_place_and_without_javascript(
     [entry] = await staff_entries(db, "feature.enabled")
     assert entry.actor_kind == "staff" and entry.actor_user_id == owner.id
     # And without JavaScript the same form posts and the list comes back
-    off = await post(browser, "/admin/flags", f"/admin/flags/{key}/toggle", enabled="false")
+    off = await submit(browser, "/admin/flags", f"/admin/flags/{key}/toggle", enabled="false")
     assert off.status_code == 303 and off.headers["location"] == "/admin/flags"
     # And a taken key is the form again, 409, the message at the key
     again = await new_flag(browser, key)
@@ -394,33 +364,33 @@ async def test_flag__rollout_targeting_history_rollback_delete(
     assert 'type="range"' in page.text and 'data-testid="rollout-value"' in page.text
     assert '<label class="label" for="rollout_percentage">' in page.text
     # The switch of the flag's own page comes back to it
-    on = await post(browser, detail, f"{detail}/toggle", enabled="true", back="detail")
+    on = await submit(browser, detail, f"{detail}/toggle", enabled="true", back="detail")
     assert on.status_code == 303 and on.headers["location"] == detail
     assert text_at((await browser.get(detail)).text, "flag-version") == "2"
     # The rollout: saved, or refused inline
     assert (
-        await post(browser, detail, f"{detail}/rollout", rollout_percentage="40")
+        await submit(browser, detail, f"{detail}/rollout", rollout_percentage="40")
     ).status_code == 303
     assert text_at((await browser.get(detail)).text, "rollout-value") == "40"
-    bad = await post(browser, detail, f"{detail}/rollout", rollout_percentage="140")
+    bad = await submit(browser, detail, f"{detail}/rollout", rollout_percentage="140")
     assert bad.status_code == 422 and 'id="rollout_percentage-error"' in bad.text
     # The targeting: valid JSON saved; a definition the flags service refuses is shown inline
     rules = {"rules": [{"attribute": "plan", "operator": "in", "value": ["starter"]}]}
-    saved = await post(browser, detail, f"{detail}/targeting", targeting=json.dumps(rules))
+    saved = await submit(browser, detail, f"{detail}/targeting", targeting=json.dumps(rules))
     assert saved.status_code == 303
     flag = await flags_service.get_flag(db, key)
     assert flag.definition["targeting"]["rules"][0]["value"] == ["starter"]
     wrong = {"rules": [{"attribute": "plan", "operator": "resembles", "value": "x"}]}
-    refused = await post(browser, detail, f"{detail}/targeting", targeting=json.dumps(wrong))
+    refused = await submit(browser, detail, f"{detail}/targeting", targeting=json.dumps(wrong))
     assert refused.status_code == 422 and 'id="targeting-error"' in refused.text
     assert "targeting.rules.0.operator" in refused.text and "resembles" in refused.text
-    not_json = await post(browser, detail, f"{detail}/targeting", targeting="{rules: nope")
+    not_json = await submit(browser, detail, f"{detail}/targeting", targeting="{rules: nope")
     assert not_json.status_code == 422 and "This is not JSON" in not_json.text
     # The history: every version with its diff, and a rollback to version 1 (confirmed)
     history = (await browser.get(detail)).text
     assert 'data-testid="history-4"' in history and 'data-testid="rollback-1-open"' in history
     assert (await browser.get(f"{detail}/rollback/1")).status_code == 200
-    assert (await post(browser, detail, f"{detail}/rollback/1")).status_code == 303
+    assert (await submit(browser, detail, f"{detail}/rollback/1")).status_code == 303
     db.expire_all()  # the flag read above is in this session's identity map
     restored = await flags_service.get_flag(db, key)
     assert restored.definition["rollout_percentage"] == 100.0
@@ -429,7 +399,7 @@ async def test_flag__rollout_targeting_history_rollback_delete(
     assert restored.version == 5
     # Deleting (confirmed) removes it; the list no longer shows it
     assert (await browser.get(f"{detail}/delete")).status_code == 200
-    gone = await post(browser, detail, f"{detail}/delete")
+    gone = await submit(browser, detail, f"{detail}/delete")
     assert gone.status_code == 303 and gone.headers["location"] == "/admin/flags"
     assert f'data-testid="flag-row-{key}"' not in (await browser.get("/admin/flags")).text
     assert [e.actor_kind for e in await staff_entries(db, "feature.deleted")][-1] == "staff"

@@ -27,7 +27,7 @@ from tests.organizations.builders import (
     make_invitation,
     membership,
 )
-from tests.web.helpers import csrf_of, log_in, text_at
+from tests.web.helpers import admin_signed_in, csrf_of, log_in, submit, text_at
 from tests.web.test_frame import nav_ids
 
 SEND_EMAIL = "notifications.send_email"
@@ -37,19 +37,8 @@ async def admin_of(
     browser: httpx.AsyncClient, db: AsyncSession, *, plan: str | None = None
 ) -> tuple[Organization, User]:
     """An organization and its admin, logged in."""
-    admin = await make_user(db, name="Ada Admin")
-    org = await make_org(db, admin, name="Analytical Engines", plan=plan)
-    await log_in(browser, admin.email)
+    admin, org = await admin_signed_in(browser, db, plan=plan)
     return org, admin
-
-
-async def post_form(
-    browser: httpx.AsyncClient, page: str, action: str, **fields: str
-) -> httpx.Response:
-    """Open ``page`` (for its CSRF token) and post ``fields`` to ``action``."""
-    shown = await browser.get(page)
-    assert shown.status_code == 200, shown.text
-    return await browser.post(action, data={"csrf_token": csrf_of(shown.text), **fields})
 
 
 def rows(html: str, testid: str) -> list[str]:
@@ -77,7 +66,7 @@ async def test_invite__admin__invitation_listed_email_queued_audited_published(
     org, admin = await admin_of(browser, db)
     page = f"/app/{org.id}/members"
     # When they invite an address as a manager
-    response = await post_form(
+    response = await submit(
         browser, page, f"/app/{org.id}/invitations", email="Grace@Example.com", role="manager"
     )
     # Then they are back on the members page, the invitation listed
@@ -101,10 +90,10 @@ async def test_invite__bad_address_422_already_member_409__shown_at_the_email_fi
 ) -> None:
     org, admin = await admin_of(browser, db)
     page, action = f"/app/{org.id}/members", f"/app/{org.id}/invitations"
-    bad = await post_form(browser, page, action, email="not-an-address", role="member")
+    bad = await submit(browser, page, action, email="not-an-address", role="member")
     assert bad.status_code == 422
     assert 'id="email-error"' in bad.text and 'value="not-an-address"' in bad.text
-    taken = await post_form(browser, page, action, email=admin.email, role="member")
+    taken = await submit(browser, page, action, email=admin.email, role="member")
     assert taken.status_code == 409
     assert 'id="email-error"' in taken.text and "already belongs" in taken.text
     assert await invitations_of(db, org) == []
@@ -118,7 +107,7 @@ async def test_resend__admin__new_link_sent_and_audited(
     invitation, _token = await make_invitation(db, org, email="late@example.com")
     old_hash = invitation.token_hash
     # When the admin resends it from the members page
-    response = await post_form(
+    response = await submit(
         browser,
         f"/app/{org.id}/members",
         f"/app/{org.id}/invitations/{invitation.id}/resend",
@@ -175,7 +164,7 @@ async def test_change_role__member_to_manager__saved_audited(
     mary = await make_user(db, name="Mary Member")
     await add_member(db, org, mary, role="member")
     # When the admin makes them a manager
-    response = await post_form(
+    response = await submit(
         browser, f"/app/{org.id}/members", f"/app/{org.id}/members/{mary.id}/role", role="manager"
     )
     # Then the role changed, through the service (audited and published)
@@ -216,7 +205,7 @@ async def test_change_role__last_admin_demotes_self__409_refusal_at_the_row(
     # Given the organization's only admin
     org, admin = await admin_of(browser, db)
     # When they try to make themselves a member
-    response = await post_form(
+    response = await submit(
         browser, f"/app/{org.id}/members", f"/app/{org.id}/members/{admin.id}/role", role="member"
     )
     # Then the members page says why, at their row, and nothing changed
@@ -240,7 +229,7 @@ async def test_change_role__manager_gives_admin__role_too_high_at_the_row(
     await add_member(db, org, user, role="user")
     await log_in(browser, manager.email)
     # When the manager forges a promotion to admin
-    response = await post_form(
+    response = await submit(
         browser, f"/app/{org.id}/members", f"/app/{org.id}/members/{user.id}/role", role="admin"
     )
     # Then the refusal is shown at the row, and the select never offered it
@@ -270,7 +259,7 @@ async def test_remove_member__last_admin__409_at_the_row(
     browser: httpx.AsyncClient, db: AsyncSession
 ) -> None:
     org, admin = await admin_of(browser, db)
-    response = await post_form(
+    response = await submit(
         browser, f"/app/{org.id}/members", f"/app/{org.id}/members/{admin.id}/remove"
     )
     assert response.status_code == 409 and "last admin" in response.text
@@ -313,7 +302,7 @@ async def test_invite__admin_past_mfa_grace_without_mfa__403_page_as_the_api(
     held.joined_at = clock.now() - timedelta(days=30)
     await db.flush()
     # When they invite someone from the members page
-    response = await post_form(
+    response = await submit(
         browser, f"/app/{org.id}/members", f"/app/{org.id}/invitations", email="x@example.com"
     )
     # Then it is refused as the API refuses it, until they turn two-factor on
@@ -347,16 +336,16 @@ async def test_teams__create_rename_add_remove_member_delete__each_through_the_s
     await add_member(db, org, mary)
     teams_page = f"/app/{org.id}/teams"
     # When they create a team
-    created = await post_form(browser, teams_page, teams_page, name="Engines")
+    created = await submit(browser, teams_page, teams_page, name="Engines")
     assert created.status_code == 303
     [team] = await fresh(db, select(Team).where(Team.organization_id == org.id))
     detail = f"/app/{org.id}/teams/{team.id}"
     assert created.headers["location"] == detail
     assert text_at((await browser.get(teams_page)).text, "team-0-link") == "Engines"
     # And rename it, and add the member
-    renamed = await post_form(browser, detail, f"{detail}/rename", name="Difference Engines")
+    renamed = await submit(browser, detail, f"{detail}/rename", name="Difference Engines")
     assert renamed.status_code == 303
-    added = await post_form(browser, detail, f"{detail}/members", user_id=str(mary.id))
+    added = await submit(browser, detail, f"{detail}/members", user_id=str(mary.id))
     assert added.status_code == 303
     page = await browser.get(detail)
     assert text_at(page.text, "team-title") == "Difference Engines"
@@ -365,7 +354,7 @@ async def test_teams__create_rename_add_remove_member_delete__each_through_the_s
     found = await membership(db, org, mary)
     assert found is not None and found.team_id == team.id
     # And take the member out again, then delete the team (confirmed)
-    removed = await post_form(browser, detail, f"{detail}/members/{mary.id}/remove")
+    removed = await submit(browser, detail, f"{detail}/members/{mary.id}/remove")
     assert removed.status_code == 303
     found = await membership(db, org, mary)
     assert found is not None and found.team_id is None
@@ -385,9 +374,9 @@ async def test_teams__blank_name_422_taken_name_409__at_the_field(
     org, _admin = await admin_of(browser, db)
     await make_team(db, org, name="Taken")
     page = f"/app/{org.id}/teams"
-    blank = await post_form(browser, page, page, name="  ")
+    blank = await submit(browser, page, page, name="  ")
     assert blank.status_code == 422 and 'id="name-error"' in blank.text
-    taken = await post_form(browser, page, page, name="Taken")
+    taken = await submit(browser, page, page, name="Taken")
     assert taken.status_code == 409 and "already exists" in taken.text
 
 
@@ -401,7 +390,7 @@ async def test_custom_role_and_policy__created_through_the_forms(
     org, _admin = await admin_of(browser, db, plan="professional")
     access = f"/app/{org.id}/access"
     # When they create a custom role granting two permissions
-    role = await post_form(
+    role = await submit(
         browser,
         f"{access}/roles/new",
         f"{access}/roles",
@@ -412,7 +401,7 @@ async def test_custom_role_and_policy__created_through_the_forms(
     assert role.status_code == 303, role.text
     # And an access policy with a condition
     conditions = '[{"type": "ip_in", "cidrs": ["10.0.0.0/8"]}]'
-    policy = await post_form(
+    policy = await submit(
         browser,
         f"{access}/policies/new",
         f"{access}/policies",
@@ -444,7 +433,7 @@ async def test_custom_role_and_policy__edited_then_deleted_through_the_pages(
     # When the admin renames the role with other grants, and disables the policy
     edit = await browser.get(f"{access}/roles/{role.id}")
     assert 'value="organization" selected' in edit.text  # audit:read, as stored
-    saved = await post_form(
+    saved = await submit(
         browser,
         f"{access}/roles/{role.id}",
         f"{access}/roles/{role.id}",
@@ -452,7 +441,7 @@ async def test_custom_role_and_policy__edited_then_deleted_through_the_pages(
         **{"scope.documents:read": "own"},
     )
     assert saved.status_code == 303, saved.text
-    disabled = await post_form(
+    disabled = await submit(
         browser,
         f"{access}/policies/{policy.id}",
         f"{access}/policies/{policy.id}",
@@ -470,7 +459,7 @@ async def test_custom_role_and_policy__edited_then_deleted_through_the_pages(
     assert stored.enabled is False
     # And deletes both, confirmed on the pages a browser without JavaScript gets
     for target in (f"{access}/roles/{role.id}/delete", f"{access}/policies/{policy.id}/delete"):
-        deleted = await post_form(browser, target, target)
+        deleted = await submit(browser, target, target)
         assert deleted.status_code == 303 and deleted.headers["location"] == access
     # Then both are gone, every step audited
     assert await fresh(db, select(CustomRole).where(CustomRole.id == role.id)) == []
@@ -486,10 +475,10 @@ async def test_policy__conditions_not_json_or_not_the_schema__422_at_the_field(
     org, _admin = await admin_of(browser, db)
     new, action = f"/app/{org.id}/access/policies/new", f"/app/{org.id}/access/policies"
     base = {"name": "P", "permission": "documents:read", "effect": "deny"}
-    not_json = await post_form(browser, new, action, conditions="[{oops", **base)
+    not_json = await submit(browser, new, action, conditions="[{oops", **base)
     assert not_json.status_code == 422
     assert 'id="conditions-error"' in not_json.text and "Not valid JSON" in not_json.text
-    wrong = await post_form(browser, new, action, conditions='[{"type": "moon"}]', **base)
+    wrong = await submit(browser, new, action, conditions='[{"type": "moon"}]', **base)
     assert wrong.status_code == 422 and 'id="conditions-error"' in wrong.text
     assert await fresh(db, select(AccessPolicy).where(AccessPolicy.organization_id == org.id)) == []
 
@@ -512,10 +501,10 @@ async def test_explain__member_and_permission__decision_and_reasons_shown(
     await add_member(db, org, mary, role="member")
     access = f"/app/{org.id}/access"
     # When the admin asks whether they may delete documents, then read them
-    denied = await post_form(
+    denied = await submit(
         browser, access, f"{access}/explain", user_id=str(mary.id), permission="documents:delete"
     )
-    allowed = await post_form(
+    allowed = await submit(
         browser, access, f"{access}/explain", user_id=str(mary.id), permission="documents:read"
     )
     # Then each answer is shown with its reasons
@@ -530,7 +519,7 @@ async def test_explain__no_member_chosen__422_at_the_field(
 ) -> None:
     org, _admin = await admin_of(browser, db)
     access = f"/app/{org.id}/access"
-    response = await post_form(
+    response = await submit(
         browser, access, f"{access}/explain", user_id="", permission="documents:read"
     )
     assert response.status_code == 422 and 'id="user_id-error"' in response.text
@@ -546,7 +535,7 @@ async def test_settings__saved_audited_and_onboarding_step_done(
     org, admin = await admin_of(browser, db)
     page = f"/app/{org.id}/settings"
     # When they save the organization's details
-    response = await post_form(
+    response = await submit(
         browser,
         page,
         page,
@@ -576,7 +565,7 @@ async def test_settings__bad_slug_422__at_the_field_nothing_saved(
 ) -> None:
     org, _admin = await admin_of(browser, db)
     page = f"/app/{org.id}/settings"
-    response = await post_form(browser, page, page, name="Same", slug="Not A Slug")
+    response = await submit(browser, page, page, name="Same", slug="Not A Slug")
     assert response.status_code == 422 and 'id="slug-error"' in response.text
     [saved] = await fresh(db, select(Organization).where(Organization.id == org.id))
     assert saved.name == "Analytical Engines"
@@ -587,9 +576,9 @@ async def test_delete_organization__wrong_password_400_then_right__deleted(
 ) -> None:
     org, _admin = await admin_of(browser, db)
     delete = f"/app/{org.id}/settings/delete"
-    wrong = await post_form(browser, delete, delete, password="not it")
+    wrong = await submit(browser, delete, delete, password="not it")
     assert wrong.status_code == 400 and 'id="password-error"' in wrong.text
-    right = await post_form(browser, delete, delete, password=PASSWORD)
+    right = await submit(browser, delete, delete, password=PASSWORD)
     assert right.status_code == 303 and right.headers["location"] == "/app"
     assert await fresh(db, select(Organization).where(Organization.id == org.id)) == []
 

@@ -42,12 +42,11 @@ from keel.webhooks.models import FAILED, PENDING, SUCCEEDED, WebhookDelivery, We
 from keel.webhooks.schemas import WebhookCreate
 from tests.helpers.app import client_for
 from tests.helpers.tenancy import access_for, add_member, make_org, make_user
-from tests.web.helpers import csrf_of, log_in, text_at
+from tests.web.helpers import HTML, admin_signed_in, csrf_of, log_in, text_at
 from tests.webhooks.builders import seed_log_delivery, seed_message
 from tests.webhooks.receiver import Reply, receiving
 
 FORM = "application/x-www-form-urlencoded"
-HTML = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 SECRET = re.compile(r'value="(whsec_[^"]+)"')
 
 
@@ -64,11 +63,7 @@ async def signed_in_admin(
     browser: httpx.AsyncClient, db: AsyncSession, *, plan: str | None = None
 ) -> Admin:
     """An organization (on ``plan``) whose admin is signed in in ``browser``."""
-    user = await make_user(db, name="Ada Admin")
-    org = await make_org(db, user, name="Analytical Engines", plan=plan)
-    response = await log_in(browser, user.email)
-    assert response.status_code == 303, response.text
-    return Admin(user, org)
+    return Admin(*await admin_signed_in(browser, db, plan=plan))
 
 
 async def post_form(

@@ -4,7 +4,6 @@ in the same request), login with the MFA step, logout; the session cookie and CS
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from http.cookies import SimpleCookie
 
 import httpx
@@ -16,12 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.access.schemas import Actor
 from keel.auth.models import AuthSession
-from keel.auth.service import mfa
 from keel.config import Settings
-from keel.kit import clock
 from keel.kit.deps import Resources
 from keel.kit.schemas import PageParams
-from keel.kit.security import KeyRing
 from keel.main import create_app
 from keel.organizations.schemas import OrganizationCreate
 from keel.organizations.service import orgs
@@ -31,7 +27,7 @@ from keel.projects.schemas import DocumentFilters, ProjectFilters
 from keel.users import service as users_service
 from keel.users.models import User
 from tests.helpers.tenancy import access_for, make_user
-from tests.web.helpers import STRONG_PASSWORD, csrf_of, log_in, sign_up, submit, text_at
+from tests.web.helpers import STRONG_PASSWORD, csrf_of, log_in, sign_up, submit, text_at, with_totp
 
 COOKIE = "__Host-keel_session"
 
@@ -292,8 +288,5 @@ async def test_session_cookie__development__bare_name_without_secure(
 
 async def _with_totp(db: AsyncSession, settings: Settings) -> tuple[User, str]:
     user = await make_user(db)
-    keyring = KeyRing.from_settings(settings)
-    enrollment = await mfa.start_enrollment(db, Actor.system(), user, keyring=keyring)
-    code = pyotp.TOTP(enrollment.secret).at(clock.now() - timedelta(seconds=30))
-    await mfa.confirm_enrollment(db, Actor.system(), user, code=code, keyring=keyring)
-    return user, enrollment.secret
+    secret, _codes = await with_totp(db, settings, user)
+    return user, secret

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from html import unescape
 from typing import Any
@@ -15,7 +14,6 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,7 +41,7 @@ from tests.organizations.builders import (
     fresh,
     grant_custom_role,
 )
-from tests.web.helpers import csrf_of, log_in, text_at
+from tests.web.helpers import csrf_of, log_in, submit, text_at
 
 PROFILE = "/app/settings/profile"
 SECURITY = "/app/settings/security"
@@ -52,18 +50,6 @@ PREFERENCES = "/app/settings/notifications"
 INBOX = "/app/notifications"
 NEW_PASSWORD = "a brand new quiet passphrase"
 WRONG = "definitely not the right password"
-
-
-@pytest.fixture
-async def other_browser(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """A second browser of the same person (another device)."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport,
-        base_url="https://testserver",
-        headers={"accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
-    ) as client:
-        yield client
 
 
 @pytest.fixture
@@ -78,14 +64,6 @@ async def signed_in(browser: httpx.AsyncClient, db: AsyncSession, **fields: Any)
     response = await log_in(browser, user.email)
     assert response.status_code == 303, response.text
     return user
-
-
-async def post_form(
-    browser: httpx.AsyncClient, page: str, action: str, **fields: str
-) -> httpx.Response:
-    shown = await browser.get(page)
-    assert shown.status_code == 200, shown.text
-    return await browser.post(action, data={"csrf_token": csrf_of(shown.text), **fields})
 
 
 async def user_audit(db: AsyncSession, user: User, action: str) -> list[AuditLog]:
@@ -148,7 +126,7 @@ async def test_profile__new_name__saved_audited_and_shown(
     # Given a signed-in user
     user = await signed_in(browser, db, name="Ada Lovelace")
     # When they save a new name
-    response = await post_form(browser, PROFILE, PROFILE, name="  Ada King  ")
+    response = await submit(browser, PROFILE, PROFILE, name="  Ada King  ")
     # Then they are back on the profile with the name changed (trimmed) and audited
     assert response.status_code == 303 and response.headers["location"] == PROFILE
     page = await browser.get(PROFILE)
@@ -162,7 +140,7 @@ async def test_profile__blank_name__422_with_the_error_at_the_name(
     browser: httpx.AsyncClient, db: AsyncSession
 ) -> None:
     await signed_in(browser, db, name="Ada Lovelace")
-    response = await post_form(browser, PROFILE, PROFILE, name="   ")
+    response = await submit(browser, PROFILE, PROFILE, name="   ")
     assert response.status_code == 422
     assert 'id="name-error"' in response.text
 
@@ -174,7 +152,7 @@ async def test_email_change__right_password__link_mailed_to_new_address_nothing_
     user = await signed_in(browser, db)
     old = user.email
     # When they ask to move to a new address with their password
-    response = await post_form(
+    response = await submit(
         browser,
         PROFILE,
         "/app/settings/email",
@@ -206,7 +184,7 @@ async def test_email_change__refused__form_again_with_the_error_inline(
     error_at: str,
 ) -> None:
     user = await signed_in(browser, db)
-    response = await post_form(browser, PROFILE, "/app/settings/email", **fields)
+    response = await submit(browser, PROFILE, "/app/settings/email", **fields)
     assert response.status_code == status
     assert f'id="{error_at}-error"' in response.text
     assert await user_audit(db, user, "user.email_change_requested") == []
@@ -217,7 +195,7 @@ async def test_email_change__address_taken__409_inline(
 ) -> None:
     other = await make_user(db)
     await signed_in(browser, db)
-    response = await post_form(
+    response = await submit(
         browser, PROFILE, "/app/settings/email", new_email=other.email, email_password=PASSWORD
     )
     assert response.status_code == 409
@@ -238,7 +216,7 @@ async def test_change_password__ending_other_sessions__other_bearer_ends_this_br
     elsewhere = await caller_for(db, settings, user)
     assert await bearer_works(client, elsewhere)
     # When they change their password, leaving "sign out my other sessions" ticked
-    response = await post_form(
+    response = await submit(
         browser,
         SECURITY,
         f"{SECURITY}/password",
@@ -263,7 +241,7 @@ async def test_change_password__box_unticked__other_sessions_kept(
 ) -> None:
     user = await signed_in(browser, db)
     elsewhere = await caller_for(db, settings, user)
-    response = await post_form(
+    response = await submit(
         browser,
         SECURITY,
         f"{SECURITY}/password",
@@ -293,7 +271,7 @@ async def test_change_password__refused__form_again_with_the_error_inline(
     # Given a signed-in user
     user = await signed_in(browser, db)
     # When the current password is wrong, or the new one too weak
-    response = await post_form(
+    response = await submit(
         browser, SECURITY, f"{SECURITY}/password", current_password=current, new_password=new
     )
     # Then the security page comes back with the message at the field; nothing changed
@@ -307,7 +285,7 @@ async def test_change_password__refused__form_again_with_the_error_inline(
 
 async def enroll(browser: httpx.AsyncClient) -> tuple[str, httpx.Response]:
     """Start, read the manual key, confirm with its current code: (secret, the answer)."""
-    started = await post_form(browser, SECURITY, f"{SECURITY}/mfa")
+    started = await submit(browser, SECURITY, f"{SECURITY}/mfa")
     assert started.status_code == 303 and started.headers["location"] == MFA_SETUP
     setup = await browser.get(MFA_SETUP)
     secret = shown_at(setup.text, "mfa-secret")
@@ -334,7 +312,7 @@ async def test_mfa_setup__qr_svg_and_manual_key__are_the_services_pending_enroll
 ) -> None:
     # Given a signed-in user who starts enrolling
     user = await signed_in(browser, db)
-    await post_form(browser, SECURITY, f"{SECURITY}/mfa")
+    await submit(browser, SECURITY, f"{SECURITY}/mfa")
     # When they open the setup step
     page = await browser.get(MFA_SETUP)
     # Then it shows the service's enrollment: its QR code inline (an SVG of the otpauth URI)
@@ -376,11 +354,11 @@ async def test_mfa_enrollment__wrong_code__422_with_the_same_qr_and_still_off(
     browser: httpx.AsyncClient, db: AsyncSession, keyring: KeyRing
 ) -> None:
     user = await signed_in(browser, db)
-    await post_form(browser, SECURITY, f"{SECURITY}/mfa")
+    await submit(browser, SECURITY, f"{SECURITY}/mfa")
     pending = await mfa.pending_enrollment(db, user, keyring=keyring)
     assert pending is not None
     wrong = f"{(int(pyotp.TOTP(pending.secret).now()) + 500_000) % 1_000_000:06d}"
-    response = await post_form(browser, MFA_SETUP, f"{MFA_SETUP}/confirm", code=wrong)
+    response = await submit(browser, MFA_SETUP, f"{MFA_SETUP}/confirm", code=wrong)
     assert response.status_code == 422
     assert 'id="code-error"' in response.text
     assert shown_at(response.text, "mfa-secret") == pending.secret
@@ -405,10 +383,10 @@ async def test_recovery_codes__regenerated_with_a_code__new_ones_shown_old_ones_
     secret, confirmed = await enroll(browser)
     first = recovery_codes(confirmed.text)
     # When they ask for new codes with a wrong code, then with the app's next code
-    refused = await post_form(
+    refused = await submit(
         browser, SECURITY, f"{SECURITY}/mfa/recovery-codes", regenerate_code="123456x"
     )
-    answer = await post_form(
+    answer = await submit(
         browser, SECURITY, f"{SECURITY}/mfa/recovery-codes", regenerate_code=next_code(secret)
     )
     # Then the wrong code is refused inline; the right one shows ten new codes once
@@ -426,7 +404,7 @@ async def test_mfa_disable__password_and_code__off(
     user = await signed_in(browser, db)
     secret, _ = await enroll(browser)
     # When they turn it off with a wrong password, then with the password and a code
-    refused = await post_form(
+    refused = await submit(
         browser,
         SECURITY,
         f"{SECURITY}/mfa/disable",
@@ -435,7 +413,7 @@ async def test_mfa_disable__password_and_code__off(
     )
     assert refused.status_code == 422 and "not valid" in refused.text
     assert await mfa.is_enabled(db, user.id)
-    response = await post_form(
+    response = await submit(
         browser,
         SECURITY,
         f"{SECURITY}/mfa/disable",
@@ -738,7 +716,7 @@ async def create_key(
     browser: httpx.AsyncClient, org: Organization, **fields: str
 ) -> httpx.Response:
     keys = f"/app/{org.id}/api-keys"
-    return await post_form(browser, keys, keys, **fields)
+    return await submit(browser, keys, keys, **fields)
 
 
 def secret_of(html: str) -> str:

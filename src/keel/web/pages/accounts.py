@@ -26,13 +26,13 @@ from keel.auth.service import login as login_service
 from keel.auth.service import registration
 from keel.kit.deps import AppResources, DbSession
 from keel.kit.errors import AppError, ValidationFailed
-from keel.kit.problems import validation_errors
 from keel.organizations.errors import AlreadyMember, InvitationEmailMismatch, InvitationInvalid
 from keel.organizations.schemas import InvitationAccept
 from keel.organizations.service import invitations
 from keel.users.models import User
 from keel.web import rules
 from keel.web.dependencies import WebActor, WebForm, WebState, WebUser
+from keel.web.pages.common import schema_errors
 from keel.web.pages.render import redirect, render
 from keel.web.service import accounts as service
 
@@ -90,7 +90,7 @@ async def resend_verification(
     try:
         data = EmailRequest(email=email)
     except ValidationError as exc:
-        errors = rules.field_errors(validation_errors(exc.errors()))
+        errors = schema_errors(exc)
         return _verify_page(request, state, values={"email": email}, errors=errors, status=422)
     await registration.resend_verification(
         db, actor, email=data.email, settings=resources.settings, limiter=resources.limiter
@@ -143,7 +143,7 @@ async def forgot_password(
     try:
         data = EmailRequest(email=email)
     except ValidationError as exc:
-        errors = rules.field_errors(validation_errors(exc.errors()))
+        errors = schema_errors(exc)
         return render(
             request, FORGOT, state, status_code=422, values={"email": email}, errors=errors
         )
@@ -187,9 +187,7 @@ async def reset_password(
     try:
         data = PasswordResetRequest(token=token, password=password)
     except ValidationError as exc:
-        return _reset_refused(
-            request, state, token, rules.field_errors(validation_errors(exc.errors())), 422
-        )
+        return _reset_refused(request, state, token, schema_errors(exc), 422)
     try:
         await service.reset_password(
             db,

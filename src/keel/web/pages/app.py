@@ -11,7 +11,6 @@ from pydantic import ValidationError
 
 from keel.access.schemas import OrgAccess
 from keel.kit.deps import DbSession
-from keel.kit.problems import validation_errors
 from keel.projects.schemas import DocumentCreate
 from keel.web import rules, service
 from keel.web.dependencies import (
@@ -22,6 +21,7 @@ from keel.web.dependencies import (
     WebState,
     WebUser,
 )
+from keel.web.pages.common import is_htmx, schema_errors
 from keel.web.pages.render import redirect, render
 from keel.web.service import workspace
 from keel.web.service.shell import Shell
@@ -67,7 +67,7 @@ async def create_document(
     try:
         data = DocumentCreate(title=title, body=form.get("body", ""))
     except ValidationError as exc:
-        errors = rules.field_errors(validation_errors(exc.errors()))
+        errors = schema_errors(exc)
         return await _dashboard_page(
             request,
             state,
@@ -108,7 +108,7 @@ async def _dashboard_page(
         projects=view.projects,
         more_projects=view.more_projects,
         checklist=workspace.checklist(shell.user),
-        focus_checklist=request.headers.get("hx-request") == "true",
+        focus_checklist=is_htmx(request),
         next=_dashboard_url(org.org_id),
         usage=await workspace.usage(db, org),
         errors=errors or {},

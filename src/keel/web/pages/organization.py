@@ -37,6 +37,7 @@ from keel.web.dependencies import (
     WebForm,
     WebState,
 )
+from keel.web.pages.common import is_htmx, schema_errors
 from keel.web.pages.render import redirect, render
 from keel.web.service import organization as admin
 from keel.web.service.shell import Shell
@@ -104,7 +105,7 @@ async def audit_log(
         query = admin.AuditLogQuery.model_validate(raw)
         window = await admin.audit_page(db, org, query)
     except ValidationError as exc:
-        return _audit_refused(request, state, shell, raw, _pydantic_errors(exc))
+        return _audit_refused(request, state, shell, raw, schema_errors(exc))
     except ValidationFailed as exc:
         return _audit_refused(request, state, shell, raw, _problem_errors(exc))
     return render(
@@ -225,7 +226,7 @@ async def create_webhook(
         data = admin.webhook_create(form, chosen)
         endpoint, secret = await admin.create_webhook(db, org, data, resources=resources)
     except ValidationError as exc:
-        errors = _pydantic_errors(exc)
+        errors = schema_errors(exc)
         return _webhook_form(request, state, shell, values=form, chosen=chosen, errors=errors)
     except ValidationFailed as exc:
         errors = _problem_errors(exc)
@@ -348,7 +349,7 @@ async def edit_webhook(
         data = admin.webhook_update(form, chosen)
         await admin.update_webhook(db, org, webhook_id, data, resources=resources)
     except (ValidationError, ValidationFailed) as exc:
-        errors = _pydantic_errors(exc) if isinstance(exc, ValidationError) else _problem_errors(exc)
+        errors = schema_errors(exc) if isinstance(exc, ValidationError) else _problem_errors(exc)
         current = await admin.get_webhook(db, org, webhook_id)
         return _webhook_form(
             request, state, shell, values=form, chosen=chosen, errors=errors, endpoint=current
@@ -434,7 +435,7 @@ async def test_webhook(
     on the test delivery's page (its attempt holds the response)."""
     result = await admin.ping(db, org, webhook_id, resources=resources)
     summary = admin.ping_summary(result)
-    if request.headers.get("hx-request") == "true":
+    if is_htmx(request):
         return render(
             request,
             "pages/organization/_ping_result.html",
@@ -549,10 +550,6 @@ async def _chosen_events(request: Request) -> list[str]:
     except ValueError:
         return []
     return [value for name, value in pairs if name == "event_types" and value]
-
-
-def _pydantic_errors(exc: ValidationError) -> dict[str, str]:
-    return rules.field_errors(validation_errors(exc.errors()))
 
 
 def _problem_errors(exc: ValidationFailed) -> dict[str, str]:

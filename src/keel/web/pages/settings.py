@@ -32,7 +32,6 @@ from keel.auth.schemas import (
 )
 from keel.kit.deps import AppResources, DbSession
 from keel.kit.errors import ValidationFailed
-from keel.kit.problems import validation_errors
 from keel.notifications.schemas import PreferencesWrite
 from keel.users.errors import EmailTaken, IncorrectPassword
 from keel.users.models import User
@@ -49,6 +48,7 @@ from keel.web.dependencies import (
     WebState,
     WebUser,
 )
+from keel.web.pages.common import confirm_page, is_htmx, problem_errors, schema_errors
 from keel.web.pages.render import redirect, render
 from keel.web.service import settings as service
 from keel.web.service.shell import Shell
@@ -68,8 +68,8 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 def _errors(exc: ValidationError | ValidationFailed) -> dict[str, str]:
     if isinstance(exc, ValidationError):
-        return rules.field_errors(validation_errors(exc.errors()))
-    return rules.field_errors(exc.extra.get("errors", []))
+        return schema_errors(exc)
+    return problem_errors(exc.extra.get("errors", []))
 
 
 def _renamed(errors: Mapping[str, str], names: Mapping[str, str]) -> dict[str, str]:
@@ -207,32 +207,23 @@ async def change_password(
         )
         ended = await service.change_password(db, actor, user, data, cache=resources.cache)
     except (ValidationError, ValidationFailed) as exc:
-        return await _security(
-            request,
-            state,
-            actor=actor,
-            user=user,
-            shell=shell,
-            db=db,
-            resources=resources,
-            errors=_errors(exc),
-            status=422,
-        )
+        errors, status = _errors(exc), 422
     except IncorrectPassword as exc:
-        errors = {"current_password": exc.detail}
-        return await _security(
-            request,
-            state,
-            actor=actor,
-            user=user,
-            shell=shell,
-            db=db,
-            resources=resources,
-            errors=errors,
-            status=exc.status,
-        )
-    others = f" {ended} other session{'s' if ended != 1 else ''} signed out." if ended else ""
-    return redirect(request, SECURITY_URL, notice=f"Password changed.{others}")
+        errors, status = {"current_password": exc.detail}, exc.status
+    else:
+        others = f" {ended} other session{'s' if ended != 1 else ''} signed out." if ended else ""
+        return redirect(request, SECURITY_URL, notice=f"Password changed.{others}")
+    return await _security(
+        request,
+        state,
+        actor=actor,
+        user=user,
+        shell=shell,
+        db=db,
+        resources=resources,
+        errors=errors,
+        status=status,
+    )
 
 
 @router.post("/settings/security/mfa")
@@ -345,30 +336,21 @@ async def disable_mfa(
     except ValidationError as exc:
         names = {"password": "disable_password", "code": "disable_code"}
         errors = _renamed(_errors(exc), names)
-        return await _security(
-            request,
-            state,
-            actor=actor,
-            user=user,
-            shell=shell,
-            db=db,
-            resources=resources,
-            errors=errors,
-            status=422,
-        )
     except InvalidMfaCode as exc:
-        return await _security(
-            request,
-            state,
-            actor=actor,
-            user=user,
-            shell=shell,
-            db=db,
-            resources=resources,
-            errors={"disable": exc.detail},
-            status=422,
-        )
-    return redirect(request, SECURITY_URL, notice="Two-factor authentication is off.")
+        errors = {"disable": exc.detail}
+    else:
+        return redirect(request, SECURITY_URL, notice="Two-factor authentication is off.")
+    return await _security(
+        request,
+        state,
+        actor=actor,
+        user=user,
+        shell=shell,
+        db=db,
+        resources=resources,
+        errors=errors,
+        status=422,
+    )
 
 
 def _code_error(exc: ValidationError | InvalidMfaCode) -> str:
@@ -390,10 +372,10 @@ async def revoke_session_page(
 ) -> Response:
     """Without JavaScript, the confirmation the modal would show."""
     row = await service.user_session(db, actor, user, session_id)
-    return render(
+    return confirm_page(
         request,
-        "pages/settings/confirm.html",
         state,
+        area="settings",
         shell=shell,
         nav="security",
         title="Sign out this session?",
@@ -423,10 +405,10 @@ async def revoke_session(
 
 @router.get("/settings/security/sessions/revoke-others")
 async def revoke_others_page(request: Request, state: WebState, shell: UserShell) -> Response:
-    return render(
+    return confirm_page(
         request,
-        "pages/settings/confirm.html",
         state,
+        area="settings",
         shell=shell,
         nav="security",
         title="Sign out everywhere else?",
@@ -672,7 +654,7 @@ async def _after_read(
     """htmx: the inbox list again, in place, with the header's bell (out of band). Without
     JavaScript: back to the page the form was on."""
     cursor, unread = form.get("cursor") or None, form.get("unread") == "1"
-    if request.headers.get("hx-request") != "true":
+    if not is_htmx(request):
         return redirect(request, _inbox_url(cursor=cursor, unread=unread), notice=notice)
     view = await service.inbox(
         db, user, cursor=cursor, unread_only=unread, public_url=resources.settings.http.public_url
@@ -782,10 +764,10 @@ async def revoke_api_key_page(
 ) -> Response:
     """Without JavaScript, the confirmation the modal would show."""
     key = await service.api_key(db, org, key_id)
-    return render(
+    return confirm_page(
         request,
-        "pages/settings/confirm.html",
         state,
+        area="settings",
         shell=shell,
         nav="api-keys",
         title=f"Revoke “{key.name}”?",

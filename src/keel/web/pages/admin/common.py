@@ -1,5 +1,5 @@
 """What the God dashboard's page modules share: rendering in its frame, path and query
-parameters, and form errors as the templates show them."""
+parameters, and a nested value's errors in one line."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 
-from keel.kit.problems import validation_errors
 from keel.users.models import User
 from keel.web import rules
 from keel.web.pages.render import render
@@ -40,16 +38,6 @@ def page(
         nav=nav,
         **context,
     )
-
-
-def schema_errors(exc: ValidationError) -> dict[str, str]:
-    """A schema's refusal as messages per form field."""
-    return rules.field_errors(validation_errors(exc.errors()))
-
-
-def problem_errors(errors: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """A service's 422 (``errors`` of the problem) as messages per form field."""
-    return rules.field_errors(errors)
 
 
 def paths_and_messages(errors: Iterable[Mapping[str, Any]]) -> str:

@@ -28,9 +28,8 @@ from keel.web.pages.admin.common import (
     Cursor,
     page,
     paths_and_messages,
-    problem_errors,
-    schema_errors,
 )
+from keel.web.pages.common import is_htmx, problem_errors, schema_errors
 from keel.web.pages.render import redirect, render
 from keel.web.service import admin
 
@@ -102,7 +101,7 @@ async def toggle(
     wanted = FlagToggle.model_validate({"enabled": form.get("enabled") == "true"})
     flag = await admin.toggle_flag(db, owner, key, enabled=wanted.enabled)
     notice = f"{flag.key} is {'on' if flag.enabled else 'off'}."
-    if request.headers.get("hx-request") == "true":
+    if is_htmx(request):
         row = render(request, "pages/admin/flag_row.html", state, flag=flag)
         row.headers["HX-Trigger"] = json.dumps({"keelNotice": notice})
         return row

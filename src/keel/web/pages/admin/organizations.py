@@ -19,7 +19,8 @@ from keel.plans.schemas import PlanChange
 from keel.users.models import User
 from keel.web import rules
 from keel.web.dependencies import WebForm, WebPlatformOwner, WebState, WebUser
-from keel.web.pages.admin.common import Cursor, Search, page, problem_errors, schema_errors
+from keel.web.pages.admin.common import Cursor, Search, page
+from keel.web.pages.common import problem_errors, schema_errors
 from keel.web.pages.render import redirect
 from keel.web.service import admin
 

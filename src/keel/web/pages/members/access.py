@@ -19,7 +19,8 @@ from keel.organizations.schemas import ExplainRead, PolicyRead
 from keel.organizations.service import policies, roles
 from keel.web import rules
 from keel.web.dependencies import OrgShell, WebForm, WebState
-from keel.web.pages.members.common import CanManageAccessPage, confirm_page, org_url
+from keel.web.pages.common import confirm_page
+from keel.web.pages.members.common import CanManageAccessPage, org_url
 from keel.web.pages.render import redirect, render
 from keel.web.service import members as view
 from keel.web.service.shell import Shell
@@ -53,19 +54,16 @@ async def explain(
 ) -> Response:
     """The decision is the answer of a form, not a change: shown on the page, not redirected."""
     values = dict(form)
+    errors: dict[str, str] = {}
+    answer: ExplainRead | None = None
     try:
         answer = await policies.explain(db, org, view.parse_explain(form))
     except view.FormInvalid as exc:
-        return await _access_page(
-            request, state, org=org, shell=shell, db=db, errors=exc.errors, values=values
-        )
+        errors = exc.errors
     except ValidationFailed as exc:
         errors = view.service_errors(exc, view.EXPLAIN_FIELDS)
-        return await _access_page(
-            request, state, org=org, shell=shell, db=db, errors=errors, values=values
-        )
     return await _access_page(
-        request, state, org=org, shell=shell, db=db, values=values, explained=answer
+        request, state, org=org, shell=shell, db=db, errors=errors, values=values, explained=answer
     )
 
 
@@ -155,6 +153,7 @@ async def confirm_delete_role(
     return confirm_page(
         request,
         state,
+        area="members",
         shell=shell,
         nav="access",
         title=f"Delete the role “{role.name}”?",
@@ -279,6 +278,7 @@ async def confirm_delete_policy(
     return confirm_page(
         request,
         state,
+        area="members",
         shell=shell,
         nav="access",
         title=f"Delete the policy “{policy.name}”?",

@@ -19,10 +19,10 @@ from keel.organizations.service import orgs
 from keel.users.errors import IncorrectPassword
 from keel.web import rules
 from keel.web.dependencies import OrgShell, WebForm, WebState, WebUser
+from keel.web.pages.common import confirm_page
 from keel.web.pages.members.common import (
     CanManageOrganizationPage,
     CanReadSettingsPage,
-    confirm_page,
     org_url,
 )
 from keel.web.pages.render import redirect, render
@@ -154,6 +154,7 @@ def _delete_page(
     return confirm_page(
         request,
         state,
+        area="members",
         shell=shell,
         nav="settings",
         title=DELETE_TITLE,

@@ -19,12 +19,12 @@ from keel.organizations.errors import AlreadyMember, LastAdmin, RoleTooHigh
 from keel.organizations.service import invitations, members
 from keel.web import rules
 from keel.web.dependencies import OrgShell, WebForm, WebState
+from keel.web.pages.common import confirm_page
 from keel.web.pages.members.common import (
     CanInviteMembersPage,
     CanManageMembersPage,
     CanReadMembersPage,
     CanRemoveMembersPage,
-    confirm_page,
     org_url,
 )
 from keel.web.pages.render import redirect, render
@@ -119,6 +119,7 @@ async def confirm_revoke(
     return confirm_page(
         request,
         state,
+        area="members",
         shell=shell,
         nav="members",
         title=f"Revoke the invitation to {invitation.email}?",
@@ -158,28 +159,22 @@ async def change_role(
         data = view.parse_member_update(form)
         changed = await members.update(db, org, user_id, data)
     except view.FormInvalid as exc:
-        return await _row_refused(
-            request,
-            state,
-            org=org,
-            shell=shell,
-            db=db,
-            user_id=user_id,
-            message=_first(exc.errors),
-            status_code=422,
-        )
+        message, status_code = _first(exc.errors), 422
     except (LastAdmin, RoleTooHigh) as exc:
-        return await _row_refused(
-            request,
-            state,
-            org=org,
-            shell=shell,
-            db=db,
-            user_id=user_id,
-            message=exc.detail,
-            status_code=exc.status,
-        )
-    return redirect(request, _members(org_id), notice=f"{changed.name} is now {changed.role}.")
+        message, status_code = exc.detail, exc.status
+    else:
+        notice = f"{changed.name} is now {changed.role}."
+        return redirect(request, _members(org_id), notice=notice)
+    return await _row_refused(
+        request,
+        state,
+        org=org,
+        shell=shell,
+        db=db,
+        user_id=user_id,
+        message=message,
+        status_code=status_code,
+    )
 
 
 @router.get("/{org_id}/members/{user_id}/remove")
@@ -197,6 +192,7 @@ async def confirm_remove(
     return confirm_page(
         request,
         state,
+        area="members",
         shell=shell,
         nav="members",
         title=f"Remove {member.name}?",

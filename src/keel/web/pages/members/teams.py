@@ -17,11 +17,11 @@ from keel.organizations.schemas import MemberUpdate
 from keel.organizations.service import members, teams
 from keel.web import rules
 from keel.web.dependencies import OrgShell, WebForm, WebState
+from keel.web.pages.common import confirm_page
 from keel.web.pages.members.common import (
     CanManageMembersPage,
     CanManageTeamsPage,
     CanReadTeamsPage,
-    confirm_page,
     org_url,
 )
 from keel.web.pages.render import redirect, render
@@ -147,6 +147,7 @@ async def confirm_delete_team(
     return confirm_page(
         request,
         state,
+        area="members",
         shell=shell,
         nav="teams",
         title=f"Delete the team “{team.name}”?",

@@ -1,5 +1,5 @@
 """What the workspace pages share: their guards (the API's permissions, as ``web_requires``),
-form parsing, URLs, the confirmation page, and the answer after a change."""
+form parsing, URLs, and the answer after a change."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ from pydantic import BaseModel, ValidationError
 
 from keel.kit.errors import ValidationFailed
 from keel.kit.problems import validation_errors
-from keel.web import rules
 from keel.web.dependencies import web_requires
-from keel.web.pages.render import redirect, render
-from keel.web.service.shell import Shell
+from keel.web.pages.common import is_htmx
+from keel.web.pages.render import redirect
 
 CanReadProjectsPage = web_requires("projects:read")
 CanWriteProjectsPage = web_requires("projects:write")
@@ -51,10 +50,6 @@ def document_values(form: dict[str, str]) -> dict[str, str]:
     return values
 
 
-def form_errors(exc: ValidationError) -> dict[str, str]:
-    return rules.field_errors(validation_errors(exc.errors()))
-
-
 def parse(schema: type[M], **values: Any) -> M:
     """``schema`` from values nobody typed (a path, a button's value): invalid is the 422
     page, as the API would answer."""
@@ -71,33 +66,8 @@ def finish(request: Request, url: str, *, notice: str) -> Response:
     """Post/redirect/get. An htmx request is sent on with ``HX-Redirect`` instead: its XHR
     would follow a 303 itself and swap the next page into the form."""
     response = redirect(request, url, notice=notice)
-    if request.headers.get("hx-request") == "true":
+    if is_htmx(request):
         response.status_code = 204
         del response.headers["location"]
         response.headers["HX-Redirect"] = url
     return response
-
-
-def confirm_page(
-    request: Request,
-    state: rules.WebSession,
-    *,
-    shell: Shell,
-    title: str,
-    text: str,
-    action: str,
-    back: str,
-) -> Response:
-    """The confirmation the delete modal shows, as a page: the modal's opener links here, so
-    a browser without JavaScript confirms here."""
-    return render(
-        request,
-        "pages/workspace/confirm.html",
-        state,
-        shell=shell,
-        nav="projects",
-        title=title,
-        text=text,
-        action=action,
-        back=back,
-    )

@@ -14,14 +14,13 @@ from keel.projects import service as projects_service
 from keel.projects.schemas import DocumentCreate, DocumentUpdate
 from keel.web import rules
 from keel.web.dependencies import CanWriteDocumentsPage, OrgShell, WebForm, WebState
+from keel.web.pages.common import confirm_page, schema_errors
 from keel.web.pages.render import render
 from keel.web.pages.workspace.common import (
     CanDeleteDocumentsPage,
     CanReadDocumentsPage,
-    confirm_page,
     document_values,
     finish,
-    form_errors,
     project_url,
 )
 from keel.web.pages.workspace.projects import render_project
@@ -48,7 +47,7 @@ async def create_document(
         data = DocumentCreate(**values)
     except ValidationError as exc:
         view = await workspace.project_page(db, org, project_id, q=None, cursor=None)
-        errors = form_errors(exc)
+        errors = schema_errors(exc)
         return render_project(request, state, shell=shell, view=view, errors=errors, values=values)
     document = await projects_service.create_document(db, org, project_id, data)
     url = project_url(org_id, project_id)
@@ -95,7 +94,7 @@ async def update_document(
         data = DocumentUpdate(**values)
     except ValidationError as exc:
         view = await workspace.document_page(db, org, project_id, document_id)
-        errors = form_errors(exc)
+        errors = schema_errors(exc)
         return _render_document(
             request, state, shell=shell, view=view, values=values, errors=errors
         )
@@ -121,7 +120,9 @@ async def confirm_delete_document(
     return confirm_page(
         request,
         state,
+        area="workspace",
         shell=shell,
+        nav="projects",
         title=f"Delete the document “{view.document.title}”?",
         text="This cannot be undone.",
         action=f"{url}/delete",

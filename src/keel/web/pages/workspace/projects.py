@@ -18,6 +18,7 @@ from keel.projects.models import Project
 from keel.projects.schemas import ProjectCreate, ProjectUpdate
 from keel.web import rules
 from keel.web.dependencies import OrgShell, WebForm, WebState
+from keel.web.pages.common import confirm_page, schema_errors
 from keel.web.pages.render import render
 from keel.web.pages.workspace.common import (
     CanDeleteProjectsPage,
@@ -25,9 +26,7 @@ from keel.web.pages.workspace.common import (
     CanWriteProjectsPage,
     Cursor,
     Search,
-    confirm_page,
     finish,
-    form_errors,
     form_values,
     project_url,
     search_url,
@@ -69,7 +68,7 @@ async def create_project(
         data = ProjectCreate(name=values["name"], description=values["description"] or None)
     except ValidationError as exc:
         return await _projects_page(
-            request, state, shell=shell, db=db, org=org, errors=form_errors(exc), values=values
+            request, state, shell=shell, db=db, org=org, errors=schema_errors(exc), values=values
         )
     project = await projects_service.create_project(db, org, data)
     url = project_url(org_id, project.id)
@@ -127,7 +126,7 @@ async def update_project(
         data = ProjectUpdate(name=values["name"], description=values["description"] or None)
     except ValidationError as exc:
         project = await projects_service.get_project(db, org, project_id)
-        errors = form_errors(exc)
+        errors = schema_errors(exc)
         return _render_edit(
             request, state, shell=shell, project=project, values=values, errors=errors
         )
@@ -150,7 +149,9 @@ async def confirm_delete_project(
     return confirm_page(
         request,
         state,
+        area="workspace",
         shell=shell,
+        nav="projects",
         title=f"Delete the project “{project.name}”?",
         text="Its documents are deleted with it. This cannot be undone.",
         action=project_url(org_id, project.id, "delete"),
