@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
-from structlog.testing import capture_logs
 
 from keel.access.schemas import Actor
 from keel.audit import service as audit_service
@@ -23,6 +22,7 @@ from keel.kit.deps import Resources
 from keel.kit.jobs import JobContext
 from keel.kit.jobs.models import DEAD, DONE, QUEUED, RUNNING
 from keel.kit.jobs.runner import Periodic
+from keel.kit.logging import configure_logging
 from tests.helpers.jobs import FakeClock, all_jobs, job_state, runner
 
 
@@ -260,6 +260,7 @@ async def test_delayed_job__not_run_before_run_at(resources: Resources, database
 async def test_claim__database_error__logged_by_kind_and_loop_goes_on(
     resources: Resources,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
     message: str,
     level: str,
     event: str,
@@ -273,7 +274,13 @@ async def test_claim__database_error__logged_by_kind_and_loop_goes_on(
         raise OperationalError("UPDATE jobs ...", {}, sqlite3.OperationalError(message))
 
     monkeypatch.setattr(worker, "_claim", refused)
-    with capture_logs() as logs:
-        assert await worker._claim_and_spawn() == 0
-    [entry] = [log for log in logs if log["event"].startswith("jobs.claim")]
-    assert (entry["event"], entry["log_level"]) == (event, level)
+    configure_logging(resources.settings)  # through the standard library, as a process logs
+    caplog.set_level("WARNING", logger="kit.jobs")
+    assert await worker._claim_and_spawn() == 0
+    [record] = [
+        r
+        for r in caplog.records
+        if isinstance(r.msg, dict) and str(r.msg.get("event", "")).startswith("jobs.claim")
+    ]
+    assert (record.msg["event"], record.levelname.lower()) == (event, level)
+    assert (record.exc_info is not None) == (level == "error")
