@@ -277,10 +277,9 @@ async def test_claim__database_error__logged_by_kind_and_loop_goes_on(
     configure_logging(resources.settings)  # through the standard library, as a process logs
     caplog.set_level("WARNING", logger="kit.jobs")
     assert await worker._claim_and_spawn() == 0
-    [record] = [
-        r
-        for r in caplog.records
-        if isinstance(r.msg, dict) and str(r.msg.get("event", "")).startswith("jobs.claim")
+    logged = [(r.msg, r) for r in caplog.records if isinstance(r.msg, dict)]
+    [(entry, record)] = [
+        (m, r) for m, r in logged if str(m.get("event", "")).startswith("jobs.claim")
     ]
-    assert (record.msg["event"], record.levelname.lower()) == (event, level)
+    assert (entry["event"], record.levelname.lower()) == (event, level)
     assert (record.exc_info is not None) == (level == "error")
