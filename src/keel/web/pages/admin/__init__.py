@@ -21,14 +21,13 @@ from keel.web.pages.admin.overview import router as overview_router
 from keel.web.pages.admin.plans import router as plans_router
 from keel.web.pages.admin.users import router as users_router
 
-router = APIRouter()
-for section in (
+#: Included one by one into the app (``keel.web.pages.install``), not nested.
+ROUTERS: tuple[APIRouter, ...] = (
     overview_router,
     organizations_router,
     users_router,
     flags_router,
     plans_router,
-):
-    router.include_router(section)
+)
 
-__all__ = ["router"]
+__all__ = ["ROUTERS"]

@@ -11,8 +11,8 @@ from keel.web.pages.members.details import router as details_router
 from keel.web.pages.members.people import router as people_router
 from keel.web.pages.members.teams import router as teams_router
 
-router = APIRouter(prefix="/app")
-for page_router in (people_router, teams_router, access_router, details_router):
-    router.include_router(page_router)
+#: Included one by one into the app (``keel.web.pages.install``): a nested router would make
+#: FastAPI analyse every route's dependencies once more per level.
+ROUTERS: tuple[APIRouter, ...] = (people_router, teams_router, access_router, details_router)
 
-__all__ = ["router"]
+__all__ = ["ROUTERS"]

@@ -29,7 +29,7 @@ from keel.web.pages.render import redirect, render
 from keel.web.service import members as view
 from keel.web.service.shell import Shell
 
-router = APIRouter()
+router = APIRouter(prefix="/app")
 DELETE_TITLE = "Delete this organization?"
 DELETE_TEXT = (
     "Its members, teams, projects and documents are deleted with it, for everyone, at once. "

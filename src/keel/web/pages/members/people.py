@@ -31,7 +31,7 @@ from keel.web.pages.render import redirect, render
 from keel.web.service import members as view
 from keel.web.service.shell import Shell
 
-router = APIRouter()
+router = APIRouter(prefix="/app")
 Cursor = Annotated[str | None, Query(max_length=512)]
 
 

@@ -28,7 +28,7 @@ from keel.web.pages.render import redirect, render
 from keel.web.service import members as view
 from keel.web.service.shell import Shell
 
-router = APIRouter()
+router = APIRouter(prefix="/app")
 DELETE_TEXT = "Its members stay in the organization, without a team. This cannot be undone."
 
 

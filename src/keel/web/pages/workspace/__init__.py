@@ -14,9 +14,7 @@ from fastapi import APIRouter
 
 from keel.web.pages.workspace import documents, onboarding, projects
 
-router = APIRouter()
-router.include_router(projects.router)
-router.include_router(documents.router)
-router.include_router(onboarding.router)
+#: Included one by one into the app (``keel.web.pages.install``), not nested.
+ROUTERS: tuple[APIRouter, ...] = (projects.router, documents.router, onboarding.router)
 
-__all__ = ["router"]
+__all__ = ["ROUTERS"]
