@@ -249,7 +249,7 @@ async def test_unhandled_error__database_down__500_still_answers_promptly(
             "database": settings.database.model_copy(
                 update={
                     "url": f"postgresql+asyncpg://keel@127.0.0.1:{port}/keel",
-                    "pool_timeout": 5,
+                    "pool_timeout": 10,
                 }
             )
         }
@@ -264,7 +264,9 @@ async def test_unhandled_error__database_down__500_still_answers_promptly(
     # Then its 500 answered, within the report's time limit, and the failure to report is logged
     assert answer.status_code == 500
     assert answer.json()["code"] == "internal_error"
-    assert elapsed < 3.0
+    # Bounded by the report's 0.5 s timeout, not the database's 10 s pool timeout (about 1 s on
+    # an idle machine; the margin is for a loaded CI box running browsers beside it)
+    assert elapsed < 5.0
     logged = [r.msg["event"] for r in caplog.records if isinstance(r.msg, dict)]
     assert "errors.report_failed" in logged
 
